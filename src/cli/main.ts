@@ -1,0 +1,48 @@
+#!/usr/bin/env node
+/**
+ * The composition root of the CLI: reads the environment once, builds the registries and hands
+ * them to each command. One file per command beside this one.
+ */
+import { fileURLToPath } from "node:url";
+import { Command, CommanderError } from "commander";
+import { readEnv } from "../config.js";
+import { isTokenForgeError } from "../errors.js";
+import { llamaCppRuntime } from "../runtimes/llamacpp/index.js";
+import { RuntimeRegistry } from "../runtimes/registry.js";
+import { registerModelsCommand } from "./models.js";
+import { registerWorkerCommand } from "./worker.js";
+import { VERSION } from "../version.js";
+
+export function buildProgram(): Command {
+  const env = readEnv();
+  // Worker processes started by TokenForge run this same entry point with the same Node.
+  const self = { command: process.execPath, args: [...process.execArgv, fileURLToPath(import.meta.url)] };
+  const runtimes = new RuntimeRegistry([llamaCppRuntime(self)]);
+  const program = new Command("tokenforge")
+    .description("Deploy, serve and benchmark LLM inference engines")
+    .version(VERSION)
+    .showHelpAfterError();
+  registerWorkerCommand(program, env, runtimes);
+  registerModelsCommand(program, env);
+  return program;
+}
+
+async function main(): Promise<void> {
+  try {
+    await buildProgram().parseAsync(process.argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode;
+      return;
+    }
+    const message = isTokenForgeError(err)
+      ? `${err.field ? `${err.field}: ` : ""}${err.message}`
+      : err instanceof Error
+        ? err.message
+        : String(err);
+    process.stderr.write(`error: ${message}\n`);
+    process.exitCode = isTokenForgeError(err) && err.status < 500 ? 2 : 1;
+  }
+}
+
+await main();

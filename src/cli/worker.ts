@@ -1,0 +1,79 @@
+/** `tokenforge worker`: serve one model over the worker protocol. */
+import type { Command } from "commander";
+import type { TokenForgeEnv } from "../config.js";
+import { resolveModel } from "../models/resolve.js";
+import type { RuntimeRegistry } from "../runtimes/registry.js";
+import { startWorker } from "../worker/server.js";
+import { oneOf, port, positiveInt } from "./parse.js";
+import { byteProgress } from "./progress.js";
+
+interface WorkerFlags {
+  runtime: string;
+  model: string;
+  host: string;
+  port: number;
+  parallel: number;
+  ctxSize?: number;
+  threads?: number;
+  gpu: "auto" | "off";
+  log: boolean;
+}
+
+export function registerWorkerCommand(program: Command, env: TokenForgeEnv, runtimes: RuntimeRegistry): void {
+  program
+    .command("worker")
+    .description("serve a model over the OpenAI-compatible worker protocol")
+    .option("--runtime <name>", `engine (${runtimes.names().join(", ")})`, "llamacpp")
+    .option("--model <ref>", "synthetic:<preset>[?quant=&seed=&ctx=] or a GGUF path", "synthetic:tiny")
+    .option("--host <host>", "address to listen on", "127.0.0.1")
+    .option("--port <port>", "port (0 picks a free one)", port, 8000)
+    .option("--parallel <n>", "sequences generated together in one batch", positiveInt, 8)
+    .option("--ctx-size <n>", "context length per sequence (default: the model's, at most 4096)", positiveInt)
+    .option("--threads <n>", "CPU threads (default: measured, see BENCHMARKS.md)", positiveInt)
+    .option("--gpu <mode>", "auto uses a GPU when present; off forces CPU", oneOf(["auto", "off"] as const), "auto")
+    .option("--log", "log every request", false)
+    .action(async (flags: WorkerFlags) => {
+      const runtime = runtimes.get(flags.runtime);
+      const worker = await startWorker({
+        runtime,
+        resolveModel: () =>
+          resolveModel(flags.model, {
+            cacheDir: env.modelCacheDir,
+            onProgress: byteProgress(`writing ${flags.model}`),
+          }),
+        engine: {
+          parallel: flags.parallel,
+          contextLength: flags.ctxSize,
+          threads: flags.threads ?? env.threads,
+          gpu: flags.gpu === "off" ? false : "auto",
+        },
+        host: flags.host,
+        port: flags.port,
+        logger: flags.log,
+      });
+      process.stderr.write(`worker listening on ${worker.url} (loading ${flags.model})\n`);
+      let closing = false;
+      const stop = async () => {
+        if (closing) return;
+        closing = true;
+        await worker.close();
+        process.exit(0);
+      };
+      process.on("SIGINT", stop);
+      process.on("SIGTERM", stop);
+      await worker.loaded;
+      const state = worker.holder.state;
+      if (state.status === "failed") {
+        process.stderr.write(`error: ${state.error}\n`);
+        await worker.close();
+        process.exitCode = 1;
+        return;
+      }
+      if (state.status === "ready") {
+        const i = state.engine.info;
+        process.stderr.write(
+          `ready: ${i.model} on ${i.device}, ${i.threads} thread(s), ${i.parallel} sequences × ${i.contextLength} tokens (${state.loadSeconds.toFixed(1)} s)\n`,
+        );
+      }
+    });
+}

@@ -1,0 +1,29 @@
+/**
+ * Every environment variable TokenForge reads, in one place. Other modules receive these values
+ * as arguments from the composition root; none of them reads process.env itself.
+ */
+import { homedir } from "node:os";
+import { join } from "node:path";
+
+export interface TokenForgeEnv {
+  /** Where synthetic models are cached (content-addressed). */
+  modelCacheDir: string;
+  /** Default thread count for CPU engines, when set. */
+  threads: number | undefined;
+}
+
+export function readEnv(env: NodeJS.ProcessEnv = process.env): TokenForgeEnv {
+  const home = env.TOKENFORGE_HOME ?? join(env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "tokenforge");
+  const threadsRaw = env.TOKENFORGE_THREADS;
+  let threads: number | undefined;
+  if (threadsRaw !== undefined && threadsRaw !== "") {
+    threads = Number(threadsRaw);
+    if (!Number.isInteger(threads) || threads < 1) {
+      throw new Error(`TOKENFORGE_THREADS must be a positive integer, got "${threadsRaw}"`);
+    }
+  }
+  return {
+    modelCacheDir: env.TOKENFORGE_MODEL_CACHE ?? join(home, "models"),
+    threads,
+  };
+}

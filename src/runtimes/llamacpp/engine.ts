@@ -1,0 +1,238 @@
+/**
+ * llama.cpp in this process through node-llama-cpp. One context holds `parallel` sequences;
+ * node-llama-cpp batches every sequence with pending work into one decode call, so a new request
+ * joins the running batch at the next step instead of waiting for the others to finish.
+ */
+import {
+  type ChatHistoryItem,
+  type ChatWrapper,
+  getLlama,
+  type Llama,
+  type LlamaContext,
+  type LlamaModel,
+  resolveChatWrapper,
+  type Token,
+} from "node-llama-cpp";
+import { TokenForgeError } from "../../errors.js";
+import type {
+  Engine,
+  EngineInfo,
+  EngineStats,
+  FinishReason,
+  GenerateRequest,
+  PromptInput,
+  StreamEvent,
+} from "../../spec/engine.js";
+import type { EngineOptions } from "../../spec/runtime.js";
+import { Slots } from "../slots.js";
+import { StopMatcher } from "../stop-matcher.js";
+import { IncrementalDetokenizer } from "./detokenizer.js";
+
+/** Context length per sequence when neither the user nor a small model says otherwise. */
+const DEFAULT_MAX_CONTEXT = 4096;
+
+/**
+ * Threads when the user does not choose: one. Measured on a 2-core machine (see BENCHMARKS.md,
+ * "thread count"): decode with 2 threads was no faster with the machine idle and collapsed when
+ * any other process (the benchmark client, a second worker) wanted a core, because llama.cpp's
+ * threads spin-wait on each other at every layer.
+ */
+export function defaultThreads(cpuMathCores: number): number {
+  return cpuMathCores >= 8 ? Math.min(cpuMathCores - 2, 16) : 1;
+}
+
+export async function createLlamaCppEngine(options: EngineOptions): Promise<Engine> {
+  const llama = await getLlama({
+    gpu: options.gpu === false ? false : "auto",
+    build: "never",
+    usePrebuiltBinaries: true,
+    progressLogs: false,
+    skipDownload: true,
+    logLevel: "error" as never,
+  });
+  try {
+    return await LlamaCppEngine.load(llama, options);
+  } catch (err) {
+    await llama.dispose();
+    throw err;
+  }
+}
+
+/** Rows of the token embedding: the ids the model accepts. */
+function vocabSizeOf(model: LlamaModel): number {
+  const embd = model.fileInfo.fullTensorInfo?.find((t) => t.name === "token_embd.weight");
+  const rows = embd?.dimensions[1];
+  if (rows === undefined) throw new Error("the model has no token_embd.weight tensor");
+  return Number(rows);
+}
+
+class LlamaCppEngine implements Engine {
+  private readonly slots: Slots;
+  private readonly chatWrapper: ChatWrapper;
+
+  private constructor(
+    private readonly llama: Llama,
+    private readonly model: LlamaModel,
+    private readonly context: LlamaContext,
+    readonly info: EngineInfo,
+  ) {
+    this.slots = new Slots(context.totalSequences);
+    this.chatWrapper = resolveChatWrapper(model);
+  }
+
+  static async load(llama: Llama, options: EngineOptions): Promise<LlamaCppEngine> {
+    const threads = options.threads ?? defaultThreads(llama.cpuMathCores);
+    const model = await llama.loadModel({ modelPath: options.model.path });
+    const trained = model.trainContextSize;
+    const contextLength = options.contextLength ?? Math.min(trained, DEFAULT_MAX_CONTEXT);
+    if (contextLength > trained) {
+      await model.dispose();
+      throw new TokenForgeError(
+        "invalid_request",
+        `context length ${contextLength} is past the model's ${trained}`,
+        { field: "context_length" },
+      );
+    }
+    const context = await model.createContext({
+      sequences: options.parallel,
+      contextSize: contextLength,
+      threads: { ideal: threads, min: threads },
+      batchSize: Math.max(512, options.parallel),
+    });
+    const release = llama.llamaCppRelease;
+    const info: EngineInfo = {
+      runtime: "llamacpp",
+      engineVersion: `llama.cpp ${release.release} (node-llama-cpp)`,
+      model: options.model.id,
+      modelPath: options.model.path,
+      contextLength: context.contextSize,
+      vocabSize: vocabSizeOf(model),
+      parallel: context.totalSequences,
+      threads: context.currentThreads,
+      device: llama.gpu === false ? "cpu" : llama.gpu,
+      details: {
+        batchSize: context.batchSize,
+        flashAttention: context.flashAttention,
+        trainedContextLength: trained,
+        cpuMathCores: llama.cpuMathCores,
+        gpuLayers: model.gpuLayers,
+      },
+    };
+    return new LlamaCppEngine(llama, model, context, info);
+  }
+
+  tokenize(prompt: PromptInput): number[] {
+    switch (prompt.kind) {
+      case "text":
+        // Like vLLM: the BOS token is added when the model's tokenizer adds one.
+        return prompt.addSpecialTokens === false
+          ? this.model.tokenize(prompt.text, false)
+          : this.withBos(this.model.tokenize(prompt.text, false));
+      case "messages": {
+        const history: ChatHistoryItem[] = prompt.messages.map((m) =>
+          m.role === "assistant" ? { type: "model", response: [m.content] } : { type: m.role, text: m.content },
+        );
+        history.push({ type: "model", response: [] });
+        const { contextText } = this.chatWrapper.generateContextState({ chatHistory: history });
+        return contextText.tokenize(this.model.tokenizer);
+      }
+      default:
+        return prompt satisfies never;
+    }
+  }
+
+  private withBos(tokens: number[]): number[] {
+    const bos = this.model.tokens.bos;
+    if (bos == null || !this.model.tokens.shouldPrependBosToken || tokens[0] === bos) return tokens;
+    return [bos, ...tokens];
+  }
+
+  async *generate(request: GenerateRequest): AsyncGenerator<StreamEvent> {
+    const promptTokens = request.promptTokens ?? this.tokenize(request.prompt);
+    if (promptTokens.length === 0) {
+      throw new TokenForgeError("invalid_request", "the prompt is empty", { field: "prompt" });
+    }
+    if (promptTokens.length + request.maxTokens > this.info.contextLength) {
+      throw new TokenForgeError(
+        "context_length_exceeded",
+        `prompt (${promptTokens.length} tokens) + max_tokens (${request.maxTokens}) is past the context length ${this.info.contextLength}`,
+        { field: "max_tokens" },
+      );
+    }
+    const release = await this.slots.acquire(request.signal);
+    const sequence = this.context.getSequence();
+    const cellsInUse = () => sequence.nextTokenIndex;
+    this.liveSequences.add(cellsInUse);
+    try {
+      yield { type: "admitted" };
+      const detok = new IncrementalDetokenizer(this.model);
+      const stops = new StopMatcher(request.stop);
+      let generated = 0;
+      let unreported = 0;
+      let reason: FinishReason = "length";
+      let stringStop = false;
+      const tokens = sequence.evaluate(promptTokens as Token[], {
+        temperature: request.temperature,
+        topP: request.topP,
+        topK: 0,
+        seed: request.seed ?? Math.floor(Math.random() * 2 ** 31),
+        // EOG tokens are yielded so that ignore_eos can keep going and the others can stop on them.
+        yieldEogToken: true,
+      });
+      for await (const token of tokens) {
+        generated++;
+        unreported++;
+        if (!request.ignoreEos && this.model.isEogToken(token)) {
+          reason = "stop";
+          break;
+        }
+        const { emit, stopped } = stops.push(detok.push(token));
+        if (emit.length > 0) {
+          yield { type: "text", text: emit, tokens: unreported };
+          unreported = 0;
+        }
+        if (stopped) {
+          reason = "stop";
+          stringStop = true;
+          break;
+        }
+        if (generated >= request.maxTokens) break;
+        if (request.signal.aborted) {
+          reason = "abort";
+          break;
+        }
+      }
+      if (!stringStop) {
+        const tail = stops.push(detok.flush());
+        const rest = tail.emit + (tail.stopped ? "" : stops.flush());
+        if (rest.length > 0) yield { type: "text", text: rest, tokens: unreported };
+      }
+      yield {
+        type: "finish",
+        reason,
+        usage: { promptTokens: promptTokens.length, completionTokens: generated },
+      };
+    } finally {
+      this.liveSequences.delete(cellsInUse);
+      sequence.dispose();
+      release();
+    }
+  }
+
+  stats(): EngineStats {
+    // Cells in use over all sequences' cells; a sequence no request holds has none.
+    const cells = this.context.contextSize * this.context.totalSequences;
+    let used = 0;
+    for (const cellsInUse of this.liveSequences) used += cellsInUse();
+    return { running: this.slots.running, waiting: this.slots.waiting, kvCacheUsage: cells > 0 ? used / cells : 0 };
+  }
+
+  /** node-llama-cpp does not list a context's sequences, so the engine tracks the ones it handed out. */
+  private readonly liveSequences = new Set<() => number>();
+
+  async close(): Promise<void> {
+    await this.context.dispose();
+    await this.model.dispose();
+    await this.llama.dispose();
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * POST /v1/completions and /v1/chat/completions: runs one generation, streamed or whole, and
+ * records its timings. A client that goes away aborts the generation, which frees its sequence.
+ */
+import { randomUUID } from "node:crypto";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { Engine, FinishReason, Usage } from "../../spec/engine.js";
+import type { EngineHolder } from "../engine-holder.js";
+import { type Endpoint, prepareRequest } from "../generation-request.js";
+import type { WorkerMetrics } from "../metrics.js";
+import { ShapeWriter } from "../openai-shapes.js";
+import { ChatCompletionRequest, CompletionRequest } from "../schemas.js";
+import { SseWriter } from "../sse.js";
+import { requireEngine } from "./ready.js";
+
+interface Deps {
+  holder: EngineHolder;
+  metrics: WorkerMetrics;
+}
+
+/** Observes one request's timings as its events arrive. */
+class RequestTimer {
+  private readonly arrived = performance.now();
+  private lastToken: number | undefined;
+
+  constructor(
+    private readonly metrics: WorkerMetrics,
+    private readonly labels: { model_name: string },
+  ) {}
+
+  admitted(): void {
+    this.metrics.queueTime.observe(this.labels, (performance.now() - this.arrived) / 1000);
+  }
+
+  tokens(): void {
+    const now = performance.now();
+    if (this.lastToken === undefined) this.metrics.ttft.observe(this.labels, (now - this.arrived) / 1000);
+    else this.metrics.itl.observe(this.labels, (now - this.lastToken) / 1000);
+    this.lastToken = now;
+  }
+
+  finished(reason: FinishReason, usage: Usage): void {
+    const m = this.metrics;
+    m.e2e.observe(this.labels, (performance.now() - this.arrived) / 1000);
+    m.requestSuccess.inc({ ...this.labels, finished_reason: reason });
+    m.promptTokens.inc(this.labels, usage.promptTokens);
+    m.generationTokens.inc(this.labels, usage.completionTokens);
+    m.requestPromptTokens.observe(this.labels, usage.promptTokens);
+    m.requestGenerationTokens.observe(this.labels, usage.completionTokens);
+  }
+}
+
+async function handle(
+  endpoint: Endpoint,
+  deps: Deps,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<unknown> {
+  const engine: Engine = requireEngine(deps.holder);
+  const prepared = prepareRequest(engine, endpoint, request.body as CompletionRequest | ChatCompletionRequest);
+  const abort = new AbortController();
+  const onClose = () => {
+    if (!reply.raw.writableEnded) abort.abort(new Error("client disconnected"));
+  };
+  reply.raw.on("close", onClose);
+  const prefix = endpoint === "chat" ? "chatcmpl-" : "cmpl-";
+  const shapes = new ShapeWriter(endpoint, prefix + randomUUID().replaceAll("-", ""), engine.info.model);
+  const timer = new RequestTimer(deps.metrics, { model_name: engine.info.model });
+  const events = engine.generate({ ...prepared.engineRequest, signal: abort.signal });
+
+  if (!prepared.stream) {
+    let text = "";
+    for await (const ev of events) {
+      if (ev.type === "admitted") timer.admitted();
+      else if (ev.type === "text") {
+        timer.tokens();
+        text += ev.text;
+      } else {
+        timer.finished(ev.reason, ev.usage);
+        return shapes.full(text, ev.reason, ev.usage);
+      }
+    }
+    throw new Error("generation ended without a finish event");
+  }
+
+  // Errors found before generation starts (queue abort, context checks) still get a JSON reply.
+  const iterator = events[Symbol.asyncIterator]();
+  const first = await iterator.next();
+  reply.hijack();
+  const sse = new SseWriter(reply.raw);
+  sse.open();
+  const role = shapes.roleChunk();
+  if (role !== undefined) sse.send(role);
+  try {
+    let next = first;
+    while (!next.done) {
+      const ev = next.value;
+      if (ev.type === "admitted") timer.admitted();
+      else if (ev.type === "text") {
+        timer.tokens();
+        // Every piece goes out the moment it exists; finish_reason follows in a chunk of its own.
+        if (ev.text.length > 0) sse.send(shapes.chunk(ev.text, null));
+      } else {
+        timer.finished(ev.reason, ev.usage);
+        sse.send(shapes.chunk("", ev.reason));
+        if (prepared.includeUsage) sse.send(shapes.usageChunk(ev.usage));
+        break;
+      }
+      next = await iterator.next();
+    }
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    sse.send({ error: { message, type: "server_error", param: null, code: "engine_error" } });
+  } finally {
+    sse.done();
+    reply.raw.off("close", onClose);
+  }
+  return reply;
+}
+
+export function generateRoutes(app: FastifyInstance, deps: Deps): void {
+  app.post("/v1/completions", { schema: { body: CompletionRequest } }, (req, reply) =>
+    handle("completions", deps, req, reply),
+  );
+  app.post("/v1/chat/completions", { schema: { body: ChatCompletionRequest } }, (req, reply) =>
+    handle("chat", deps, req, reply),
+  );
+}
