@@ -1,5 +1,7 @@
 /** TokenForge's version, read from package.json so it is recorded with every run. */
 import { readFileSync } from "node:fs";
 
-const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
+const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
+  version: string;
+};
 export const VERSION: string = pkg.version;

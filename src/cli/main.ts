@@ -9,9 +9,9 @@ import { readEnv } from "../config.js";
 import { isTokenForgeError } from "../errors.js";
 import { llamaCppRuntime } from "../runtimes/llamacpp/index.js";
 import { RuntimeRegistry } from "../runtimes/registry.js";
+import { VERSION } from "../version.js";
 import { registerModelsCommand } from "./models.js";
 import { registerWorkerCommand } from "./worker.js";
-import { VERSION } from "../version.js";
 
 export function buildProgram(): Command {
   const env = readEnv();

@@ -11,7 +11,8 @@ export function positiveInt(value: string): number {
 
 export function port(value: string): number {
   const n = Number(value);
-  if (!/^\d+$/.test(value) || n > 65535) throw new InvalidArgumentError(`expected a port 0..65535, got "${value}"`);
+  if (!/^\d+$/.test(value) || n > 65535)
+    throw new InvalidArgumentError(`expected a port 0..65535, got "${value}"`);
   return n;
 }
 

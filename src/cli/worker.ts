@@ -15,6 +15,7 @@ interface WorkerFlags {
   parallel: number;
   ctxSize?: number;
   threads?: number;
+  batchSize?: number;
   gpu: "auto" | "off";
   log: boolean;
 }
@@ -29,8 +30,14 @@ export function registerWorkerCommand(program: Command, env: TokenForgeEnv, runt
     .option("--port <port>", "port (0 picks a free one)", port, 8000)
     .option("--parallel <n>", "sequences generated together in one batch", positiveInt, 8)
     .option("--ctx-size <n>", "context length per sequence (default: the model's, at most 4096)", positiveInt)
+    .option("--batch-size <n>", "tokens per decode call (default 128)", positiveInt)
     .option("--threads <n>", "CPU threads (default: measured, see BENCHMARKS.md)", positiveInt)
-    .option("--gpu <mode>", "auto uses a GPU when present; off forces CPU", oneOf(["auto", "off"] as const), "auto")
+    .option(
+      "--gpu <mode>",
+      "auto uses a GPU when present; off forces CPU",
+      oneOf(["auto", "off"] as const),
+      "auto",
+    )
     .option("--log", "log every request", false)
     .action(async (flags: WorkerFlags) => {
       const runtime = runtimes.get(flags.runtime);
@@ -45,6 +52,7 @@ export function registerWorkerCommand(program: Command, env: TokenForgeEnv, runt
           parallel: flags.parallel,
           contextLength: flags.ctxSize,
           threads: flags.threads ?? env.threads,
+          batchSize: flags.batchSize,
           gpu: flags.gpu === "off" ? false : "auto",
         },
         host: flags.host,

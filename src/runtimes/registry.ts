@@ -22,9 +22,13 @@ export class RuntimeRegistry {
   get(name: string, field = "runtime"): RuntimeDefinition {
     const runtime = this.byName.get(name);
     if (!runtime) {
-      throw new TokenForgeError("invalid_request", `unknown runtime "${name}"; known: ${this.names().join(", ")}`, {
-        field,
-      });
+      throw new TokenForgeError(
+        "invalid_request",
+        `unknown runtime "${name}"; known: ${this.names().join(", ")}`,
+        {
+          field,
+        },
+      );
     }
     return runtime;
   }

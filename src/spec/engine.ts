@@ -13,8 +13,7 @@ export interface ChatMessage {
 /** What to generate from: raw text, or chat messages rendered by the model's chat template. */
 export type PromptInput =
   /** Plain text; the model's BOS token is added unless addSpecialTokens is false. */
-  | { kind: "text"; text: string; addSpecialTokens?: boolean }
-  | { kind: "messages"; messages: ChatMessage[] };
+  { kind: "text"; text: string; addSpecialTokens?: boolean } | { kind: "messages"; messages: ChatMessage[] };
 
 /** One generation request, already validated. */
 export interface GenerateRequest {

@@ -12,6 +12,8 @@ export interface EngineOptions {
   parallel: number;
   /** Context length per sequence; undefined = the model's, capped by the runtime's default. */
   contextLength: number | undefined;
+  /** Tokens per decode call (prompt chunks and the running batch); undefined = the runtime's default. */
+  batchSize: number | undefined;
   /** CPU threads; undefined = the runtime's measured default. */
   threads: number | undefined;
   /** "auto" uses a GPU when one is present. */

@@ -37,7 +37,12 @@ export function buildWorkerApp(options: WorkerAppOptions): { app: FastifyInstanc
   });
   app.setNotFoundHandler((req, reply) => {
     reply.code(404).send({
-      error: { message: `no route ${req.method} ${req.url}`, type: "not_found_error", param: null, code: "not_found" },
+      error: {
+        message: `no route ${req.method} ${req.url}`,
+        type: "not_found_error",
+        param: null,
+        code: "not_found",
+      },
     });
   });
   app.addHook("onResponse", (req, reply, done) => {

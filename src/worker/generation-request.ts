@@ -12,6 +12,8 @@ export interface PreparedRequest {
   engineRequest: Omit<GenerateRequest, "signal">;
   stream: boolean;
   includeUsage: boolean;
+  /** Every chunk carries the running usage. */
+  continuousUsage: boolean;
 }
 
 /** OpenAI's default for /v1/completions; chat defaults to what is left of the context. */
@@ -89,12 +91,15 @@ export function prepareRequest(
       { field: promptField },
     );
   }
-  const maxTokens = requested ?? (endpoint === "chat" ? context - promptTokens.length : COMPLETIONS_DEFAULT_MAX_TOKENS);
+  const maxTokens =
+    requested ?? (endpoint === "chat" ? context - promptTokens.length : COMPLETIONS_DEFAULT_MAX_TOKENS);
   if (promptTokens.length + maxTokens > context) {
     throw new TokenForgeError(
       "context_length_exceeded",
       `max_tokens ${maxTokens} plus the ${promptTokens.length} prompt tokens is past this model's context of ${context} tokens`,
-      { field: endpoint === "chat" && body.max_tokens === undefined ? "max_completion_tokens" : "max_tokens" },
+      {
+        field: endpoint === "chat" && body.max_tokens === undefined ? "max_completion_tokens" : "max_tokens",
+      },
     );
   }
   const stop = body.stop == null ? [] : typeof body.stop === "string" ? [body.stop] : body.stop;
@@ -111,5 +116,6 @@ export function prepareRequest(
     },
     stream: body.stream ?? false,
     includeUsage: body.stream_options?.include_usage ?? false,
+    continuousUsage: body.stream_options?.continuous_usage_stats ?? false,
   };
 }

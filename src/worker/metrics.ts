@@ -7,8 +7,13 @@ import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { EngineStats } from "../spec/engine.js";
 
 // Buckets suited to LLM serving: TTFT from 1 ms to a minute, token gaps from 1 ms to seconds.
-const TTFT_BUCKETS = [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80];
-const ITL_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 2.5];
+const TTFT_BUCKETS = [
+  0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80,
+];
+const ITL_BUCKETS = [
+  0.001, 0.0025, 0.005, 0.01, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5,
+  0.75, 1, 2.5,
+];
 const E2E_BUCKETS = [0.01, 0.05, 0.1, 0.3, 0.5, 0.8, 1, 1.5, 2, 2.5, 5, 10, 15, 20, 30, 40, 50, 60, 120, 240];
 const TOKEN_BUCKETS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000];
 
@@ -106,7 +111,11 @@ export class WorkerMetrics {
           if (s) this.set({ model_name: s.model }, pick(s));
         },
       });
-    gauge("tokenforge:num_requests_running", "Requests holding a sequence in the running batch.", (s) => s.running);
+    gauge(
+      "tokenforge:num_requests_running",
+      "Requests holding a sequence in the running batch.",
+      (s) => s.running,
+    );
     gauge("tokenforge:num_requests_waiting", "Requests queued for a free sequence.", (s) => s.waiting);
     gauge(
       "tokenforge:kv_cache_usage_perc",

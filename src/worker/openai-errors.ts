@@ -23,7 +23,12 @@ const TYPES: Record<number, string> = {
   503: "service_unavailable_error",
 };
 
-export function openAIError(status: number, message: string, param: string | null, code: string | null): HttpError {
+export function openAIError(
+  status: number,
+  message: string,
+  param: string | null,
+  code: string | null,
+): HttpError {
   return { status, body: { error: { message, type: TYPES[status] ?? "server_error", param, code } } };
 }
 
@@ -67,7 +72,8 @@ export function toHttpError(err: unknown): HttpError {
     let detail = first?.message ?? "is invalid";
     if (first?.keyword === "additionalProperties") detail = "is not a supported field";
     if (first?.keyword === "required") detail = "is required";
-    if (first?.params.allowedValue !== undefined) detail = `must be ${JSON.stringify(first.params.allowedValue)}`;
+    if (first?.params.allowedValue !== undefined)
+      detail = `must be ${JSON.stringify(first.params.allowedValue)}`;
     return openAIError(400, `${field} ${detail}`, field, "invalid_request");
   }
   switch (fe.code) {

@@ -42,15 +42,24 @@ export class ShapeWriter {
     };
   }
 
-  chunk(text: string, finish: FinishReason | null): unknown {
+  /** `usage`, when given, is the running total (vLLM's stream_options.continuous_usage_stats). */
+  chunk(text: string, finish: FinishReason | null, usage?: Usage): unknown {
     const finish_reason = finish === null ? null : finishOf(finish);
+    const extra = usage ? { usage: usageOf(usage) } : {};
     if (this.endpoint === "chat") {
       return {
         ...this.head("chat.completion.chunk"),
-        choices: [{ index: 0, delta: text.length > 0 ? { content: text } : {}, logprobs: null, finish_reason }],
+        choices: [
+          { index: 0, delta: text.length > 0 ? { content: text } : {}, logprobs: null, finish_reason },
+        ],
+        ...extra,
       };
     }
-    return { ...this.head("text_completion"), choices: [{ index: 0, text, logprobs: null, finish_reason }] };
+    return {
+      ...this.head("text_completion"),
+      choices: [{ index: 0, text, logprobs: null, finish_reason }],
+      ...extra,
+    };
   }
 
   usageChunk(usage: Usage): unknown {

@@ -66,7 +66,12 @@ const Content = Type.Union([
 
 export const ChatMessage = Type.Object(
   {
-    role: Type.Union([Type.Literal("system"), Type.Literal("user"), Type.Literal("assistant"), Type.Literal("developer")]),
+    role: Type.Union([
+      Type.Literal("system"),
+      Type.Literal("user"),
+      Type.Literal("assistant"),
+      Type.Literal("developer"),
+    ]),
     content: Content,
     name: Type.Optional(Type.String()),
   },

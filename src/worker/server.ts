@@ -34,7 +34,9 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   await app.listen({ host: options.host, port: options.port });
   const address = app.server.address();
   const port = typeof address === "object" && address ? address.port : options.port;
-  const loaded = holder.load(async () => createEngine({ ...options.engine, model: await options.resolveModel() }));
+  const loaded = holder.load(async () =>
+    createEngine({ ...options.engine, model: await options.resolveModel() }),
+  );
   return {
     app,
     holder,

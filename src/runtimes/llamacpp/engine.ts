@@ -32,6 +32,14 @@ import { IncrementalDetokenizer } from "./detokenizer.js";
 const DEFAULT_MAX_CONTEXT = 4096;
 
 /**
+ * Tokens per decode call. llama.cpp reserves logits for a whole batch (vocabulary × batch × 4
+ * bytes: 51 MB at 128 tokens with a 100k vocabulary, 205 MB at 512), and on a CPU a prompt is
+ * processed about as fast in chunks of 128 as of 512, so 128 keeps memory down at no cost
+ * measured here (BENCHMARKS.md, "memory").
+ */
+const DEFAULT_BATCH_SIZE = 128;
+
+/**
  * Threads when the user does not choose: one. Measured on a 2-core machine (see BENCHMARKS.md,
  * "thread count"): decode with 2 threads was no faster with the machine idle and collapsed when
  * any other process (the benchmark client, a second worker) wanted a core, because llama.cpp's
@@ -56,6 +64,22 @@ export async function createLlamaCppEngine(options: EngineOptions): Promise<Engi
     await llama.dispose();
     throw err;
   }
+}
+
+/** Bytes of the F16 KV cache for `cells` token positions, from the model's shape. */
+function kvCacheBytes(model: LlamaModel, cells: number): number {
+  const meta = model.fileInfo.architectureMetadata as {
+    block_count?: number;
+    embedding_length?: number;
+    attention?: { head_count?: number; head_count_kv?: number; key_length?: number; value_length?: number };
+  };
+  const layers = meta.block_count ?? 0;
+  const heads = meta.attention?.head_count ?? 1;
+  const kvHeads = meta.attention?.head_count_kv ?? heads;
+  const headDim = (meta.embedding_length ?? 0) / heads;
+  const k = meta.attention?.key_length ?? headDim;
+  const v = meta.attention?.value_length ?? headDim;
+  return layers * cells * kvHeads * (k + v) * 2;
 }
 
 /** Rows of the token embedding: the ids the model accepts. */
@@ -97,7 +121,7 @@ class LlamaCppEngine implements Engine {
       sequences: options.parallel,
       contextSize: contextLength,
       threads: { ideal: threads, min: threads },
-      batchSize: Math.max(512, options.parallel),
+      batchSize: Math.max(options.batchSize ?? DEFAULT_BATCH_SIZE, options.parallel),
     });
     const release = llama.llamaCppRelease;
     const info: EngineInfo = {
@@ -116,6 +140,8 @@ class LlamaCppEngine implements Engine {
         trainedContextLength: trained,
         cpuMathCores: llama.cpuMathCores,
         gpuLayers: model.gpuLayers,
+        modelBytes: model.size,
+        kvCacheBytes: kvCacheBytes(model, context.contextSize * context.totalSequences),
       },
     };
     return new LlamaCppEngine(llama, model, context, info);
@@ -130,7 +156,9 @@ class LlamaCppEngine implements Engine {
           : this.withBos(this.model.tokenize(prompt.text, false));
       case "messages": {
         const history: ChatHistoryItem[] = prompt.messages.map((m) =>
-          m.role === "assistant" ? { type: "model", response: [m.content] } : { type: m.role, text: m.content },
+          m.role === "assistant"
+            ? { type: "model", response: [m.content] }
+            : { type: m.role, text: m.content },
         );
         history.push({ type: "model", response: [] });
         const { contextText } = this.chatWrapper.generateContextState({ chatHistory: history });
@@ -224,7 +252,11 @@ class LlamaCppEngine implements Engine {
     const cells = this.context.contextSize * this.context.totalSequences;
     let used = 0;
     for (const cellsInUse of this.liveSequences) used += cellsInUse();
-    return { running: this.slots.running, waiting: this.slots.waiting, kvCacheUsage: cells > 0 ? used / cells : 0 };
+    return {
+      running: this.slots.running,
+      waiting: this.slots.waiting,
+      kvCacheUsage: cells > 0 ? used / cells : 0,
+    };
   }
 
   /** node-llama-cpp does not list a context's sequences, so the engine tracks the ones it handed out. */

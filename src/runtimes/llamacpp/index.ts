@@ -5,7 +5,8 @@ import { createLlamaCppEngine } from "./engine.js";
 export function llamaCppRuntime(cli: { command: string; args: string[] }): RuntimeDefinition {
   return {
     name: "llamacpp",
-    description: "llama.cpp in-process through node-llama-cpp (prebuilt binaries; CPU, CUDA, Vulkan or Metal)",
+    description:
+      "llama.cpp in-process through node-llama-cpp (prebuilt binaries; CPU, CUDA, Vulkan or Metal)",
     createEngine: createLlamaCppEngine,
     localProcess: ({ model, port, host, extraArgs }) => ({
       command: cli.command,

@@ -57,7 +57,11 @@ async function handle(
   reply: FastifyReply,
 ): Promise<unknown> {
   const engine: Engine = requireEngine(deps.holder);
-  const prepared = prepareRequest(engine, endpoint, request.body as CompletionRequest | ChatCompletionRequest);
+  const prepared = prepareRequest(
+    engine,
+    endpoint,
+    request.body as CompletionRequest | ChatCompletionRequest,
+  );
   const abort = new AbortController();
   const onClose = () => {
     if (!reply.raw.writableEnded) abort.abort(new Error("client disconnected"));
@@ -93,16 +97,20 @@ async function handle(
   if (role !== undefined) sse.send(role);
   try {
     let next = first;
+    const running = prepared.continuousUsage
+      ? { promptTokens: prepared.engineRequest.promptTokens?.length ?? 0, completionTokens: 0 }
+      : undefined;
     while (!next.done) {
       const ev = next.value;
       if (ev.type === "admitted") timer.admitted();
       else if (ev.type === "text") {
         timer.tokens();
+        if (running) running.completionTokens += ev.tokens;
         // Every piece goes out the moment it exists; finish_reason follows in a chunk of its own.
-        if (ev.text.length > 0) sse.send(shapes.chunk(ev.text, null));
+        if (ev.text.length > 0) sse.send(shapes.chunk(ev.text, null, running));
       } else {
         timer.finished(ev.reason, ev.usage);
-        sse.send(shapes.chunk("", ev.reason));
+        sse.send(shapes.chunk("", ev.reason, running && ev.usage));
         if (prepared.includeUsage) sse.send(shapes.usageChunk(ev.usage));
         break;
       }
@@ -114,6 +122,8 @@ async function handle(
   } finally {
     sse.done();
     reply.raw.off("close", onClose);
+    // Leaving the loop early must still run the engine's cleanup, which frees the sequence.
+    await iterator.return?.();
   }
   return reply;
 }

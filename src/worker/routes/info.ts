@@ -65,7 +65,11 @@ export function infoRoutes(app: FastifyInstance, deps: Deps): void {
     const tokens =
       "messages" in body
         ? engine.tokenize({ kind: "messages", messages: messagesOf(body.messages) })
-        : engine.tokenize({ kind: "text", text: body.prompt, addSpecialTokens: body.add_special_tokens ?? true });
+        : engine.tokenize({
+            kind: "text",
+            text: body.prompt,
+            addSpecialTokens: body.add_special_tokens ?? true,
+          });
     return { count: tokens.length, max_model_len: engine.info.contextLength, tokens };
   });
 
