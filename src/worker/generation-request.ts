@@ -64,6 +64,9 @@ export function prepareRequest(
     promptField = "prompt";
     if (typeof raw === "string" || typeof raw[0] === "string") {
       const text = typeof raw === "string" ? raw : (raw[0] as string);
+      // Checked before tokenizing: the BOS token would make an empty prompt look like one token.
+      if (text.length === 0)
+        throw new TokenForgeError("invalid_request", "prompt is empty", { field: "prompt" });
       prompt = { kind: "text", text };
       promptTokens = engine.tokenize(prompt);
     } else {

@@ -5,7 +5,7 @@ import { postJson, startTestWorker } from "../helpers/worker.js";
 
 let worker: RunningWorker;
 beforeAll(async () => {
-  worker = await startTestWorker({ parallel: 1, contextLength: 4096 });
+  worker = await startTestWorker({ parallel: 1, contextLength: 2048 });
 });
 afterAll(async () => {
   await worker?.close();
@@ -20,7 +20,7 @@ it("aborts the generation of a client that disconnects and serves the next reque
   const res = await fetch(`${worker.url}/v1/completions`, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ prompt: "A long story:", max_tokens: 4000, ignore_eos: true, stream: true }),
+    body: JSON.stringify({ prompt: "A long story:", max_tokens: 2000, ignore_eos: true, stream: true }),
     signal: abort.signal,
   });
   const reader = res.body!.getReader();
