@@ -9,6 +9,7 @@ import {
   getLlama,
   type Llama,
   type LlamaContext,
+  LlamaLogLevel,
   type LlamaModel,
   resolveChatWrapper,
   type Token,
@@ -56,7 +57,7 @@ export async function createLlamaCppEngine(options: EngineOptions): Promise<Engi
     usePrebuiltBinaries: true,
     progressLogs: false,
     skipDownload: true,
-    logLevel: "error" as never,
+    logLevel: LlamaLogLevel.error,
   });
   try {
     return await LlamaCppEngine.load(llama, options);
