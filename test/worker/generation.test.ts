@@ -154,14 +154,20 @@ describe("concurrency", () => {
     const singleRate = single / (performance.now() - t0);
 
     let peakRunning = 0;
-    const sampler = setInterval(async () => {
-      const h = (await (await fetch(`${worker.url}/health`)).json()) as { running: number };
-      peakRunning = Math.max(peakRunning, h.running);
-    }, 20);
+    let sampling = true;
+    // One health request at a time, awaited before the test ends, so none outlives the worker.
+    const sampler = (async () => {
+      while (sampling) {
+        const h = (await (await fetch(`${worker.url}/health`)).json()) as { running: number };
+        peakRunning = Math.max(peakRunning, h.running);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
     t0 = performance.now();
     const counts = await Promise.all(Array.from({ length: 8 }, () => streamTokens(96)));
     const aggregateRate = counts.reduce((a, b) => a + b, 0) / (performance.now() - t0);
-    clearInterval(sampler);
+    sampling = false;
+    await sampler;
 
     expect(counts).toEqual(Array(8).fill(96));
     expect(peakRunning).toBe(8);
