@@ -1,6 +1,7 @@
 /** `tokenforge worker`: serve one model over the worker protocol. */
 import type { Command } from "commander";
 import type { TokenForgeEnv } from "../config.js";
+import { parseModelRef } from "../models/reference.js";
 import { resolveModel } from "../models/resolve.js";
 import type { RuntimeRegistry } from "../runtimes/registry.js";
 import { startWorker } from "../worker/server.js";
@@ -41,6 +42,8 @@ export function registerWorkerCommand(program: Command, env: TokenForgeEnv, runt
     .option("--log", "log every request", false)
     .action(async (flags: WorkerFlags) => {
       const runtime = runtimes.get(flags.runtime);
+      // A bad reference is the user's mistake: refuse it before listening, with exit code 2.
+      parseModelRef(flags.model);
       const worker = await startWorker({
         runtime,
         resolveModel: () =>

@@ -6,7 +6,7 @@ import { stat } from "node:fs/promises";
 import type { ResolvedModel, TokenizerInfo } from "../spec/model.js";
 import { ensureCached, type ProgressFn } from "./cache.js";
 import { GgufFormatError, type GgufMetadataValue, readGgufHeader } from "./gguf-reader.js";
-import { findPreset, PRESET_NAMES, PRESETS } from "./presets.js";
+import { findPreset, PRESET_NAMES, PRESETS, type Preset } from "./presets.js";
 import { QUANTS, type Quant } from "./quantize.js";
 import { invalidRef, parseModelRef } from "./reference.js";
 import { estimateFileSize } from "./synthesize.js";
@@ -22,37 +22,17 @@ export interface ResolveOptions {
   cwd?: string;
 }
 
-export interface PresetSummary {
-  name: string;
-  architecture: string;
-  description: string;
+/** A preset's shape with its parameter count and exact file size at each quant. */
+export type PresetSummary = Preset & {
   parameterCount: number;
-  layers: number;
-  hidden: number;
-  heads: number;
-  kvHeads: number;
-  ffn: number;
-  vocab: number;
-  contextLength: number;
-  tiedEmbeddings: boolean;
   /** Exact file size at each quant (any seed and ctx give the same size). */
   sizeBytes: Record<Quant, number>;
-}
+};
 
 export function listPresets(): PresetSummary[] {
   return PRESETS.map((p) => ({
-    name: p.name,
-    architecture: p.architecture,
-    description: p.description,
+    ...p,
     parameterCount: parameterCount(p),
-    layers: p.layers,
-    hidden: p.hidden,
-    heads: p.heads,
-    kvHeads: p.kvHeads,
-    ffn: p.ffn,
-    vocab: p.vocab,
-    contextLength: p.contextLength,
-    tiedEmbeddings: p.tiedEmbeddings,
     sizeBytes: Object.fromEntries(QUANTS.map((q) => [q, estimateFileSize(p, q)])) as Record<Quant, number>,
   }));
 }
