@@ -97,12 +97,24 @@ try {
     loadedOverheadMiB: mb(peakRss - modelAndKv),
     vocabularyMiB: mb(vocabBytes),
     loadedOverheadWithoutVocabularyMiB: mb(peakRss - modelAndKv - vocabBytes),
+    nodeBaselineMiB: mb(
+      Number(
+        execFileSync(
+          process.execPath,
+          ["--experimental-strip-types", join(import.meta.dirname, "lib", "baseline-rss.ts")],
+          {
+            encoding: "utf8",
+          },
+        ).trim(),
+      ),
+    ),
   };
   console.log(
     `memory: model ${memory.modelMiB.toFixed(1)} MiB + KV cache ${memory.kvCacheMiB.toFixed(1)} MiB; ` +
       `RSS idle ${memory.idleRssMiB.toFixed(1)} MiB, peak under 16 streams ${memory.peakRssMiB.toFixed(1)} MiB; ` +
       `beyond model+KV: idle ${memory.idleOverheadMiB.toFixed(1)} MiB, loaded ${memory.loadedOverheadMiB.toFixed(1)} MiB, ` +
-      `of which llama.cpp's vocabulary ${memory.vocabularyMiB.toFixed(1)} MiB`,
+      `of which llama.cpp's vocabulary ${memory.vocabularyMiB.toFixed(1)} MiB; ` +
+      `a Node process with the worker's libraries and no model: ${memory.nodeBaselineMiB.toFixed(1)} MiB`,
   );
   writeResult("worker-throughput", {
     model: values.model,
