@@ -10,6 +10,8 @@ export interface TokenForgeEnv {
   modelCacheDir: string;
   /** Default thread count for CPU engines, when set. */
   threads: number | undefined;
+  /** Where `tokenforge bench` writes a run's files by default (TOKENFORGE_RESULTS_DIR, default ./results). */
+  resultsDir: string;
 }
 
 export function readEnv(env: NodeJS.ProcessEnv = process.env): TokenForgeEnv {
@@ -25,5 +27,6 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): TokenForgeEnv {
   return {
     modelCacheDir: env.TOKENFORGE_MODEL_CACHE ?? join(home, "models"),
     threads,
+    resultsDir: env.TOKENFORGE_RESULTS_DIR ?? "results",
   };
 }

@@ -10,6 +10,8 @@ import { isTokenForgeError } from "../errors.js";
 import { llamaCppRuntime } from "../runtimes/llamacpp/index.js";
 import { RuntimeRegistry } from "../runtimes/registry.js";
 import { VERSION } from "../version.js";
+import { registerBenchCommand } from "./bench.js";
+import { registerCompareCommand } from "./compare.js";
 import { registerModelsCommand } from "./models.js";
 import { registerWorkerCommand } from "./worker.js";
 
@@ -24,6 +26,8 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   registerWorkerCommand(program, env, runtimes);
   registerModelsCommand(program, env);
+  registerBenchCommand(program, env, runtimes);
+  registerCompareCommand(program);
   return program;
 }
 

@@ -13,7 +13,7 @@ async function run(
   cacheDir: string,
 ): Promise<{ stdout: string; stderr: string; exitCode: unknown }> {
   const program = new Command("tokenforge").exitOverride();
-  registerModelsCommand(program, { modelCacheDir: cacheDir, threads: undefined });
+  registerModelsCommand(program, { modelCacheDir: cacheDir, threads: undefined, resultsDir: "results" });
   let stdout = "";
   let stderr = "";
   const out = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {

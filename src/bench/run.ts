@@ -1,0 +1,326 @@
+/**
+ * A benchmark run end to end: attach to (or start) each runtime, fail before sending anything
+ * when a target is unreachable, calibrate prompts once, then run every workload against every
+ * runtime with the same plan, aggregate each from its traces on disk, and write the result files.
+ *
+ * Files in `outDir`: `result.json` (schema-versioned: config, seed, versions, machine, every
+ * metric), `requests.jsonl` (one line per request, written as requests end) and
+ * `vllm/<workload>.<runtime>.json` (each result in the layout of vLLM's `bench serve`).
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { countTokens } from "gpt-tokenizer/encoding/cl100k_base";
+import { request } from "undici";
+import { TokenForgeError } from "../errors.js";
+import type { RuntimeRegistry } from "../runtimes/registry.js";
+import { Aggregator, type WorkloadMetrics } from "./aggregate.js";
+import type { Target } from "./client.js";
+import { type Environment, environment } from "./environment.js";
+import { type LocalTarget, startLocalTarget } from "./local-target.js";
+import { buildPlan, type DatasetPrompts, loadDataset } from "./plan.js";
+import { type Calibration, calibrateWithCounter, serverCounter, uncalibrated } from "./prompts.js";
+import { type Progress, type RunSummary, runPlan } from "./runner.js";
+import {
+  rateStage,
+  type SweepPoint,
+  type SweepSummary,
+  summarizeSweep,
+  sweepRates,
+  synchronousStage,
+  throughputStage,
+} from "./sweep.js";
+import { readTraces, TraceWriter } from "./trace-io.js";
+import type { BenchConfig, Workload } from "./types.js";
+import { toVllmBenchServe } from "./vllm-view.js";
+
+export const RESULT_SCHEMA = "tokenforge.bench.result/v1";
+
+export type BenchEvent =
+  | { kind: "log"; message: string }
+  | { kind: "start"; workload: string; runtime: string; planned: number }
+  | { kind: "progress"; workload: string; runtime: string; progress: Progress }
+  | { kind: "result"; workload: string; runtime: string; metrics: WorkloadMetrics };
+
+export interface TargetInfo {
+  runtime: string;
+  url: string;
+  mode: "attached" | "local";
+  health?: unknown;
+}
+
+export interface WorkloadResult {
+  workload: string;
+  runtime: string;
+  metrics: WorkloadMetrics;
+  run: RunSummary;
+  /** The sweep this point belongs to, when it is one. */
+  sweep?: { of: string; kind: SweepPoint["kind"] };
+}
+
+export interface BenchResult {
+  schema: typeof RESULT_SCHEMA;
+  id: string;
+  status: "complete" | "incomplete";
+  startedAt: string;
+  finishedAt: string;
+  configFile?: string;
+  seed: number;
+  config: BenchConfig;
+  environment: Environment;
+  targets: TargetInfo[];
+  calibration: Omit<Calibration, "words"> & { words: number };
+  results: WorkloadResult[];
+  sweeps: SweepSummary[];
+  warnings: string[];
+  files: { requests: string; vllm: string[] };
+}
+
+export interface BenchRunOptions {
+  config: BenchConfig;
+  configFile?: string;
+  runtimes: RuntimeRegistry;
+  outDir: string;
+  onEvent?: (e: BenchEvent) => void;
+  signal?: AbortSignal;
+  /** Extra arguments for workers this run starts (e.g. `--parallel 4`). */
+  workerArgs?: string[];
+}
+
+/** Runs the config; the returned result is also written to `outDir/result.json`. */
+export async function runBenchmark(opts: BenchRunOptions): Promise<BenchResult> {
+  const { config } = opts;
+  const emit = opts.onEvent ?? (() => {});
+  const startedAt = new Date();
+  const warnings: string[] = [];
+  const started: LocalTarget[] = [];
+  const targets: TargetInfo[] = [];
+  const results: WorkloadResult[] = [];
+  const sweeps: SweepSummary[] = [];
+  const vllmFiles: string[] = [];
+  mkdirSync(join(opts.outDir, "vllm"), { recursive: true });
+  const writer = new TraceWriter(join(opts.outDir, "requests.jsonl"));
+  let interrupted = false;
+  let calibration: Calibration = uncalibrated();
+
+  try {
+    // Attach to or start every target before anything is timed; an unreachable one fails the run.
+    for (const name of config.runtimes) {
+      const url = config.targets[name];
+      if (url !== undefined) {
+        const health = await probe(url, name);
+        targets.push({ runtime: name, url, mode: "attached", health });
+        continue;
+      }
+      const runtime = opts.runtimes.get(name);
+      emit({ kind: "log", message: `starting a local ${name} worker for ${config.model}` });
+      const local = await startLocalTarget(runtime, config.model, {
+        extraArgs: opts.workerArgs ?? [],
+        onLog: (line) => emit({ kind: "log", message: `[${name}] ${line}` }),
+      });
+      started.push(local);
+      const health = await probe(local.url, name);
+      targets.push({ runtime: name, url: local.url, mode: "local", health });
+      emit({ kind: "log", message: `${name} worker ready at ${local.url}` });
+    }
+
+    const firstWorkload = config.workloads[0]!;
+    calibration = await calibrate(targets, config.model, firstWorkload.endpoint);
+    emit({ kind: "log", message: `prompt calibration: ${calibration.detail}` });
+
+    for (const workload of config.workloads) {
+      if (interrupted) break;
+      const dataset = await prepareDataset(workload, targets[0]!, config.model, calibration);
+      for (const t of targets) {
+        if (interrupted) break;
+        const target: Target = {
+          baseUrl: t.url,
+          model: config.model,
+          endpoint: workload.endpoint,
+          stream: workload.stream,
+        };
+        if (workload.sweep === undefined) {
+          const r = await measure(workload, t.runtime, target, dataset);
+          results.push(r);
+          continue;
+        }
+        const points: SweepPoint[] = [];
+        const stages: [Workload, SweepPoint["kind"]][] = [
+          [synchronousStage(workload), "synchronous"],
+          [throughputStage(workload), "throughput"],
+        ];
+        for (const [w, kind] of stages) {
+          if (interrupted) break;
+          const r = await measure(w, t.runtime, target, dataset, { of: workload.name, kind });
+          results.push(r);
+          points.push({ label: w.name, kind, metrics: r.metrics });
+        }
+        const syncRate = points[0]?.metrics.requestThroughput;
+        const maxRate = points[1]?.metrics.requestThroughput;
+        if (!interrupted && syncRate !== undefined && maxRate !== undefined) {
+          for (const qps of sweepRates(syncRate, maxRate, workload.sweep.points)) {
+            if (interrupted) break;
+            const w = rateStage(workload, qps);
+            const r = await measure(w, t.runtime, target, dataset, { of: workload.name, kind: "rate" });
+            results.push(r);
+            points.push({ label: w.name, kind: "rate", offeredQps: qps, metrics: r.metrics });
+          }
+        } else if (!interrupted) {
+          warnings.push(
+            `sweep ${workload.name} on ${t.runtime}: no request completed in a baseline stage; rates skipped`,
+          );
+        }
+        sweeps.push(summarizeSweep(workload, t.runtime, points));
+      }
+    }
+  } finally {
+    writer.close();
+    for (const s of started) await s.stop();
+  }
+
+  const result: BenchResult = {
+    schema: RESULT_SCHEMA,
+    id: opts.outDir.split(/[\\/]/).pop() ?? "run",
+    status: interrupted ? "incomplete" : "complete",
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    ...(opts.configFile === undefined ? {} : { configFile: opts.configFile }),
+    seed: config.seed,
+    config,
+    environment: environment(),
+    targets,
+    calibration: { ...calibration, words: calibration.words.length },
+    results,
+    sweeps,
+    warnings: [
+      ...warnings,
+      ...results.flatMap((r) => r.metrics.warnings.map((w) => `${r.workload} on ${r.runtime}: ${w}`)),
+    ],
+    files: { requests: "requests.jsonl", vllm: vllmFiles },
+  };
+  writeFileSync(join(opts.outDir, "result.json"), `${JSON.stringify(result, null, 2)}\n`);
+  return result;
+
+  async function measure(
+    workload: Workload,
+    runtime: string,
+    target: Target,
+    dataset: DatasetPrompts | undefined,
+    sweep?: WorkloadResult["sweep"],
+  ): Promise<WorkloadResult> {
+    const plan = buildPlan(workload, config.model, calibration, dataset);
+    emit({ kind: "start", workload: workload.name, runtime, planned: plan.count });
+    const from = writer.offset();
+    const run = await runPlan({
+      target,
+      plan,
+      onTrace: (trace) => writer.write(workload.name, runtime, trace),
+      onProgress: (progress) => emit({ kind: "progress", workload: workload.name, runtime, progress }),
+      ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+      requestIdPrefix: `${workload.name}-${runtime}`,
+    });
+    if (run.interrupted) interrupted = true;
+    const to = writer.offset();
+    const agg = new Aggregator({
+      slo: workload.slo,
+      ...(config.cost === undefined ? {} : { cost: config.cost }),
+      ...(run.offeredRate === undefined ? {} : { offeredQps: run.offeredRate }),
+      tokenSource: calibration.source,
+      queuedRequests: run.queued,
+    });
+    for (const t of readTraces(writer.path, from, to)) agg.add(t);
+    const metrics = agg.finish();
+    if (run.notSent > 0)
+      metrics.warnings.push(`${run.notSent} planned requests were never sent (the run was interrupted)`);
+    const file = `vllm/${workload.name.replaceAll("/", "_")}.${runtime}.json`;
+    const view = toVllmBenchServe(metrics, {
+      model: config.model,
+      backend: runtime,
+      date: startedAt,
+      requestRate: workload.qps,
+      burstiness: workload.arrival.kind === "gamma" ? workload.arrival.burstiness : 1,
+      ...(workload.maxConcurrency === undefined ? {} : { maxConcurrency: workload.maxConcurrency }),
+      numPrompts: metrics.counts.total,
+      traces: (function* () {
+        for (const t of readTraces(writer.path, from, to)) if (!t.warmup) yield t;
+      })(),
+    });
+    writeFileSync(join(opts.outDir, file), `${JSON.stringify(view)}\n`);
+    vllmFiles.push(file);
+    emit({ kind: "result", workload: workload.name, runtime, metrics });
+    return { workload: workload.name, runtime, metrics, run, ...(sweep === undefined ? {} : { sweep }) };
+  }
+}
+
+/** GET /health (or /v1/models when there is none); anything but an answer is a clear error. */
+async function probe(url: string, runtime: string): Promise<unknown> {
+  const base = url.replace(/\/+$/, "");
+  let lastError = "";
+  for (const path of ["/health", "/v1/models"]) {
+    try {
+      const res = await request(`${base}${path}`, { headersTimeout: 5000, bodyTimeout: 5000 });
+      const text = await res.body.text();
+      if (res.statusCode === 200) {
+        try {
+          return JSON.parse(text);
+        } catch {
+          return text.slice(0, 500);
+        }
+      }
+      lastError = `${path} answered ${res.statusCode}`;
+      if (res.statusCode === 503) break;
+    } catch (err) {
+      lastError = (err as Error).message || String(err);
+      break;
+    }
+  }
+  throw new TokenForgeError(
+    "not_ready",
+    `target for runtime ${runtime} at ${url} is not reachable or not ready: ${lastError}`,
+    {
+      field: `targets.${runtime}`,
+    },
+  );
+}
+
+/** Calibrates on the first target that has /tokenize; the plan is shared by all runtimes. */
+async function calibrate(
+  targets: TargetInfo[],
+  model: string,
+  endpoint: Workload["endpoint"],
+): Promise<Calibration> {
+  for (const t of targets) {
+    const counter = await serverCounter({ baseUrl: t.url, model, endpoint });
+    if (counter) return calibrateWithCounter(counter, "server-tokenize");
+  }
+  return uncalibrated();
+}
+
+/** Loads a dataset's prompts and counts their tokens on the target (concurrently, before timing). */
+async function prepareDataset(
+  workload: Workload,
+  target: TargetInfo,
+  model: string,
+  calibration: Calibration,
+): Promise<DatasetPrompts | undefined> {
+  if (workload.dataset.kind === "synthetic") return undefined;
+  const texts = loadDataset(workload.dataset);
+  const tokens = new Int32Array(texts.length).fill(-1);
+  const counter =
+    calibration.source === "server-tokenize"
+      ? await serverCounter({ baseUrl: target.url, model, endpoint: workload.endpoint })
+      : undefined;
+  if (!counter) {
+    // No /tokenize: count with cl100k_base, an estimate the server's usage is checked against.
+    for (let i = 0; i < texts.length; i++) tokens[i] = countTokens(texts[i]!);
+  } else {
+    let next = 0;
+    const worker = async () => {
+      while (next < texts.length) {
+        const i = next++;
+        tokens[i] = (await counter(texts[i]!)) ?? -1;
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, worker));
+  }
+  return { texts, tokens };
+}

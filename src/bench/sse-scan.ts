@@ -1,0 +1,153 @@
+/**
+ * The harness's stream reader: finds server-sent-event boundaries by scanning bytes and looks
+ * only at the fields a trace needs, so a token costs a few `indexOf` calls instead of a
+ * `JSON.parse`. An event is parsed as JSON only when it carries `usage` or `error`, which
+ * happens once per request.
+ *
+ * Content detection: a completions chunk carries content when its `"text":"` is non-empty; a chat
+ * chunk when its `"content":"` is non-empty. A role-only delta, an empty string, `content: null`
+ * and reasoning-only deltas (`reasoning_content`, `reasoning`) are not content, so they never
+ * count as the first token. Inside a JSON string every quote is escaped, so these patterns
+ * cannot match the generated text itself.
+ */
+
+const TEXT_KEY = Buffer.from('"text":"');
+const CONTENT_KEY = Buffer.from('"content":"');
+const USAGE_KEY = Buffer.from('"usage":{');
+const ERROR_KEY = Buffer.from('"error":');
+const OBJECT_ERROR = Buffer.from('"object":"error"');
+const DATA_PREFIX = Buffer.from("data:");
+const DONE = Buffer.from("[DONE]");
+const QUOTE = 0x22;
+const LF = 0x0a;
+const CR = 0x0d;
+const SPACE = 0x20;
+
+export interface StreamUsage {
+  promptTokens: number;
+  completionTokens: number;
+}
+
+/** What the scanner reports for each complete event. */
+export interface SseSink {
+  /** A chunk with content; `usage` is the running count when the server sends continuous usage. */
+  onStreamContent(usage: StreamUsage | undefined): void;
+  onStreamUsage(usage: StreamUsage): void;
+  onStreamError(message: string): void;
+  onStreamDone(): void;
+}
+
+export class SseScanner {
+  private pending: Buffer | undefined;
+  private readonly contentKey: Buffer;
+  done = false;
+
+  constructor(
+    endpoint: "completions" | "chat",
+    private readonly sink: SseSink,
+  ) {
+    this.contentKey = endpoint === "chat" ? CONTENT_KEY : TEXT_KEY;
+  }
+
+  /** Feeds bytes as they arrive; complete events are reported synchronously. */
+  push(chunk: Buffer): void {
+    let buf = chunk;
+    if (this.pending !== undefined) {
+      buf = Buffer.concat([this.pending, chunk]);
+      this.pending = undefined;
+    }
+    let start = 0;
+    const len = buf.length;
+    // Lines are split on LF; an empty line (LF LF or LF CR LF) ends an event. Servers send one
+    // `data:` line per event, so each data line is handled as its own event.
+    while (start < len && !this.done) {
+      const nl = buf.indexOf(LF, start);
+      if (nl === -1) break;
+      let end = nl;
+      if (end > start && buf[end - 1] === CR) end--;
+      if (
+        end - start >= DATA_PREFIX.length &&
+        buf.compare(DATA_PREFIX, 0, DATA_PREFIX.length, start, start + DATA_PREFIX.length) === 0
+      ) {
+        let p = start + DATA_PREFIX.length;
+        if (buf[p] === SPACE) p++;
+        this.event(buf, p, end);
+      }
+      start = nl + 1;
+    }
+    if (start < len && !this.done) this.pending = buf.subarray(start);
+  }
+
+  /** Bytes left over that never formed a complete line. */
+  get leftover(): number {
+    return this.pending?.length ?? 0;
+  }
+
+  private event(buf: Buffer, from: number, to: number): void {
+    if (to - from === DONE.length && buf.compare(DONE, 0, DONE.length, from, to) === 0) {
+      this.done = true;
+      this.sink.onStreamDone();
+      return;
+    }
+    const usageAt = buf.indexOf(USAGE_KEY, from);
+    const hasUsage = usageAt !== -1 && usageAt < to;
+    if (isTopLevelError(buf, from, to)) {
+      this.sink.onStreamError(errorMessage(buf.toString("utf8", from, to)));
+      return;
+    }
+    let usage: StreamUsage | undefined;
+    if (hasUsage) usage = parseUsage(buf.toString("utf8", from, to));
+    const keyAt = buf.indexOf(this.contentKey, from);
+    if (keyAt !== -1 && keyAt < to) {
+      const after = keyAt + this.contentKey.length;
+      if (after < to && buf[after] !== QUOTE) {
+        this.sink.onStreamContent(usage);
+        return;
+      }
+    }
+    if (usage !== undefined) this.sink.onStreamUsage(usage);
+  }
+}
+
+/** True when the event is `{"error": …}` (or vLLM's `{"object": "error", …}`), not a chunk. */
+function isTopLevelError(buf: Buffer, from: number, to: number): boolean {
+  let p = from;
+  while (p < to && buf[p] === SPACE) p++;
+  if (buf[p] !== 0x7b) return false;
+  p++;
+  while (p < to && buf[p] === SPACE) p++;
+  if (
+    p + ERROR_KEY.length <= to &&
+    buf.compare(ERROR_KEY, 0, ERROR_KEY.length, p, p + ERROR_KEY.length) === 0
+  ) {
+    return true;
+  }
+  const objectError = buf.indexOf(OBJECT_ERROR, from);
+  return objectError !== -1 && objectError < to;
+}
+
+function parseUsage(json: string): StreamUsage | undefined {
+  try {
+    const u = (JSON.parse(json) as { usage?: { prompt_tokens?: unknown; completion_tokens?: unknown } })
+      .usage;
+    if (u && typeof u.prompt_tokens === "number" && typeof u.completion_tokens === "number") {
+      return { promptTokens: u.prompt_tokens, completionTokens: u.completion_tokens };
+    }
+  } catch {
+    // A malformed usage object is reported as no usage: unknown is never zero.
+  }
+  return undefined;
+}
+
+/** The message of an OpenAI-shaped error body, or the raw text when it has another shape. */
+export function errorMessage(text: string): string {
+  try {
+    const body = JSON.parse(text) as { error?: { message?: unknown } | string; message?: unknown };
+    if (typeof body.error === "string") return body.error;
+    if (body.error && typeof body.error.message === "string") return body.error.message;
+    if (typeof body.message === "string") return body.message;
+  } catch {
+    // not JSON
+  }
+  return text.length > 300 ? `${text.slice(0, 300)}…` : text;
+}

@@ -1,0 +1,191 @@
+/**
+ * `tokenforge bench [CONFIG]`: runs a benchmark config (or, with none, a short default workload
+ * on a local worker serving a synthetic model), shows live progress on stderr, prints the table
+ * and writes the result files. Ctrl-C stops sending, ends requests in flight as incomplete and
+ * still writes everything, marked incomplete.
+ */
+import { resolve } from "node:path";
+import type { Command } from "commander";
+import { defaultConfig, loadConfig } from "../bench/config.js";
+import { type BenchEvent, runBenchmark } from "../bench/run.js";
+import { renderTable } from "../bench/table.js";
+import type { BenchConfig } from "../bench/types.js";
+import type { TokenForgeEnv } from "../config.js";
+import { TokenForgeError } from "../errors.js";
+import type { RuntimeRegistry } from "../runtimes/registry.js";
+import { positiveInt } from "./parse.js";
+
+interface BenchFlags {
+  out?: string;
+  json: boolean;
+  model: string;
+  runtime: string;
+  target?: string;
+  seed?: number;
+  parallel?: number;
+  quiet: boolean;
+}
+
+export const DEFAULT_BENCH_MODEL = "synthetic:tiny";
+
+export function registerBenchCommand(program: Command, env: TokenForgeEnv, runtimes: RuntimeRegistry): void {
+  program
+    .command("bench")
+    .description("run a benchmark config; with none, a short default workload on a local synthetic model")
+    .argument("[config]", "workload config (YAML or JSON)")
+    .option(
+      "--out <dir>",
+      "directory for result.json, requests.jsonl and vllm/ (default results/<time>-<name>)",
+    )
+    .option("--json", "print the result JSON on stdout instead of the table", false)
+    .option("--model <ref>", "model for the default run (no config)", DEFAULT_BENCH_MODEL)
+    .option("--runtime <name>", "runtime for the default run (no config)", "llamacpp")
+    .option("--target <url>", "attach the default run to a server already running at this URL")
+    .option("--seed <n>", "override the config's seed", seedArg)
+    .option("--parallel <n>", "sequences per local worker (passed as --parallel)", positiveInt)
+    .option("--quiet", "no live progress", false)
+    .action(async (configPath: string | undefined, flags: BenchFlags) => {
+      let config: BenchConfig;
+      if (configPath !== undefined) {
+        config = loadConfig(configPath);
+      } else {
+        runtimes.get(flags.runtime);
+        config = defaultConfig(flags.model, flags.runtime);
+        if (flags.target !== undefined) config.targets[flags.runtime] = checkUrl(flags.target);
+      }
+      if (flags.seed !== undefined) config = withSeed(config, flags.seed);
+      const name =
+        configPath === undefined
+          ? "default"
+          : (configPath.split(/[\\/]/).pop() ?? "run").replace(/\.[^.]+$/, "");
+      const outDir = resolve(flags.out ?? `${env.resultsDir}/${stamp(new Date())}-${name}`);
+
+      const controller = new AbortController();
+      let interrupts = 0;
+      const onSigint = () => {
+        interrupts++;
+        if (interrupts > 1) process.exit(130);
+        process.stderr.write(
+          "\ninterrupted: finishing requests in flight as incomplete and writing results (Ctrl-C again to quit now)\n",
+        );
+        controller.abort();
+      };
+      process.on("SIGINT", onSigint);
+      const show = progressPrinter(flags.quiet);
+      try {
+        const result = await runBenchmark({
+          config,
+          ...(configPath === undefined ? {} : { configFile: resolve(configPath) }),
+          runtimes,
+          outDir,
+          onEvent: show,
+          signal: controller.signal,
+          workerArgs: flags.parallel === undefined ? [] : ["--parallel", String(flags.parallel)],
+        });
+        show.end();
+        if (flags.json) {
+          process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+        } else {
+          const rows = result.results.map((r) => ({
+            workload: r.workload,
+            runtime: r.runtime,
+            metrics: r.metrics,
+          }));
+          process.stdout.write(`${renderTable(rows, { color: process.stdout.isTTY === true })}\n`);
+          for (const w of result.warnings) process.stdout.write(`warning: ${w}\n`);
+          for (const s of result.sweeps) {
+            const best =
+              s.maxRateMeetingSlo === undefined
+                ? "none met the SLOs"
+                : `${s.maxRateMeetingSlo.toFixed(2)} req/s`;
+            process.stdout.write(
+              `sweep ${s.workload} on ${s.runtime}: highest rate meeting the SLOs: ${best}\n`,
+            );
+          }
+          process.stdout.write(
+            `${result.status === "complete" ? "results" : "partial results (incomplete)"} in ${outDir}\n`,
+          );
+        }
+        if (result.status === "incomplete") process.exitCode = 130;
+      } finally {
+        show.end();
+        process.off("SIGINT", onSigint);
+      }
+    });
+}
+
+function seedArg(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n))
+    throw new TokenForgeError("invalid_request", `--seed: expected a non-negative integer, got "${value}"`, {
+      field: "seed",
+    });
+  return n;
+}
+
+function checkUrl(value: string): string {
+  try {
+    const u = new URL(value);
+    if (u.protocol === "http:" || u.protocol === "https:") return value;
+  } catch {
+    // reported below
+  }
+  throw new TokenForgeError("invalid_request", `--target: expected an http(s) URL, got "${value}"`, {
+    field: "target",
+  });
+}
+
+function withSeed(config: BenchConfig, seed: number): BenchConfig {
+  const shift = seed - config.seed;
+  return { ...config, seed, workloads: config.workloads.map((w) => ({ ...w, seed: w.seed + shift })) };
+}
+
+function stamp(d: Date): string {
+  return d
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d+Z$/, "Z")
+    .replace("T", "-");
+}
+
+type Printer = ((e: BenchEvent) => void) & { end(): void };
+
+/** Live progress on stderr: one rewritten line on a terminal, a line every 5 s otherwise. */
+function progressPrinter(quiet: boolean): Printer {
+  const tty = process.stderr.isTTY === true;
+  let lastLine = 0;
+  let open = false;
+  const fmt = (n: number | undefined) => (n === undefined ? "–" : n < 10 ? n.toFixed(1) : n.toFixed(0));
+  const fn = ((e: BenchEvent) => {
+    if (quiet) return;
+    if (e.kind === "log") {
+      if (open) process.stderr.write("\n");
+      open = false;
+      process.stderr.write(`${e.message}\n`);
+      return;
+    }
+    if (e.kind === "start") {
+      if (open) process.stderr.write("\n");
+      open = false;
+      const n = Number.isFinite(e.planned) ? `${e.planned} requests` : "for its duration";
+      process.stderr.write(`running ${e.workload} on ${e.runtime} (${n})\n`);
+      return;
+    }
+    if (e.kind === "result") return;
+    const p = e.progress;
+    const total = Number.isFinite(p.total) ? `/${p.total}` : "";
+    const line = `  ${p.phase === "warmup" ? "warmup " : ""}${p.done}${total} done · ${p.inFlight} in flight · ${p.errors} errors · ${p.achievedRate.toFixed(2)} req/s · TTFT p50 ${fmt(p.ttftP50Ms)} ms p99 ${fmt(p.ttftP99Ms)} ms · ${p.elapsedS.toFixed(0)} s`;
+    if (tty) {
+      process.stderr.write(`\r\x1b[2K${line}`);
+      open = true;
+    } else if (performance.now() - lastLine > 5000) {
+      lastLine = performance.now();
+      process.stderr.write(`${line}\n`);
+    }
+  }) as Printer;
+  fn.end = () => {
+    if (open) process.stderr.write("\n");
+    open = false;
+  };
+  return fn;
+}

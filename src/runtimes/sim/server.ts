@@ -1,0 +1,738 @@
+/**
+ * A simulated OpenAI-compatible server (the worker protocol, `shared/PROTOCOL.md`) with
+ * configurable, seeded timing and a record of when it wrote each chunk: the ground truth the
+ * benchmark harness's TTFT/ITL measurements are checked against, and a target cheap enough per
+ * request to push the harness past 1,000 req/s on a small machine.
+ *
+ * Cheapness: plain `node:http`, no schema library, every chunk built by concatenating strings
+ * precomputed at start (no JSON.stringify per token), and with zero delays a whole stream written
+ * synchronously under one cork.
+ *
+ * Prompt tokens are counted by one deterministic rule everywhere (generation usage and
+ * `/tokenize`): the number of maximal runs of non-whitespace (JavaScript's `\s`) in the prompt;
+ * for chat, summed over the messages' text content; a prompt of token ids counts its ids.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { performance } from "node:perf_hooks";
+
+export interface SimOptions {
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 0: an ephemeral port. */
+  port?: number;
+  /** Delay from the request body being read to the first content chunk, ms. Default 0. */
+  ttftMs?: number;
+  /** Delay between content chunks, ms. Default 0. */
+  itlMs?: number;
+  /** Uniform ±jitter added to each delay (seeded; a delay never goes below 0), ms. Default 0. */
+  jitterMs?: number;
+  /** Tokens per reply when set; else the request's max_tokens (16 if absent). */
+  outputTokens?: number;
+  /** Tokens carried by each content chunk (the last one may carry fewer). Default 1. */
+  tokensPerChunk?: number;
+  /** Seed of the jitter's generator. Default 0. */
+  seed?: number;
+  /** The model id served; a request naming another gets a 404. Default "sim". */
+  model?: string;
+  /**
+   * Before the first token, write a chunk with empty content; for chat, a role-only delta, an
+   * empty-content delta and a reasoning_content-only delta. Written at once on receipt.
+   */
+  leadingEmptyChunk?: boolean;
+  /** Added to the completion_tokens reported in usage (to test mismatch detection). Default 0. */
+  usageSkew?: number;
+  /** Every Nth generation request (1-based count) answers 500 with an OpenAI error body. */
+  errorEvery?: number;
+  /** Keep a ground-truth record per generation request. Default true. */
+  recordGroundTruth?: boolean;
+  /** At most this many records are kept; later ones are dropped (and counted). Default 100,000. */
+  groundTruthLimit?: number;
+  /** Context length: prompt plus max_tokens above it is refused (400). Default 131,072. */
+  maxModelLen?: number;
+  /** Request bodies above this get 413. Default 16 MiB. */
+  maxBodyBytes?: number;
+}
+
+/**
+ * What the server did for one generation request. Every time is `performance.now()` in the
+ * server's process: compare intervals, never absolute times across processes.
+ */
+export interface GroundTruth {
+  /** The request id: the `x-request-id` header if sent, else a generated one (echoed back). */
+  id: string;
+  /** When the request body had been read. */
+  receivedMs: number;
+  /** Right after the first content chunk's write (streams only). */
+  firstTokenMs?: number;
+  /** Right after each content chunk's write, one entry per chunk (empty when not streamed). */
+  tokenMs: number[];
+  /** Right after the response ended (or when the client went away). */
+  endMs: number;
+  promptTokens: number;
+  /** Tokens actually generated (written), before any usage skew. */
+  completionTokens: number;
+  status: number;
+  /** The client disconnected before the response ended. */
+  aborted?: boolean;
+}
+
+export interface SimServer {
+  url: string;
+  close(): Promise<void>;
+  groundTruth(): GroundTruth[];
+  clearGroundTruth(): void;
+  /** Generation requests received (refused ones included). */
+  readonly requests: number;
+  /** Generation requests in progress. */
+  readonly running: number;
+}
+
+const TOKEN = " tok";
+const DONE = "data: [DONE]\n\n";
+/** A client's `x-request-id` is used when it is this tame; otherwise one is generated. */
+const SAFE_ID = /^[\x21-\x7e]{1,256}$/;
+const ERROR_TYPES: Record<number, string> = {
+  400: "invalid_request_error",
+  404: "not_found_error",
+  413: "invalid_request_error",
+};
+
+/** mulberry32: a tiny seeded generator of uniform numbers in [0, 1). */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Exactly JavaScript's `\s`. */
+function isSpace(c: number): boolean {
+  if (c <= 32) return c === 32 || (c >= 9 && c <= 13);
+  if (c < 160) return false;
+  return (
+    c === 160 ||
+    c === 5760 ||
+    (c >= 8192 && c <= 8202) ||
+    c === 8232 ||
+    c === 8233 ||
+    c === 8239 ||
+    c === 8287 ||
+    c === 12288 ||
+    c === 65279
+  );
+}
+
+/** The prompt-token rule: maximal runs of non-whitespace. */
+export function countWords(s: string): number {
+  let n = 0;
+  let inWord = false;
+  for (let i = 0; i < s.length; i++) {
+    const space = isSpace(s.charCodeAt(i));
+    if (!space && !inWord) n++;
+    inWord = !space;
+  }
+  return n;
+}
+
+class RequestError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly param: string | null,
+    readonly code: string | null,
+  ) {
+    super(message);
+  }
+}
+
+function errorBody(status: number, message: string, param: string | null, code: string | null): string {
+  return JSON.stringify({ error: { message, type: ERROR_TYPES[status] ?? "server_error", param, code } });
+}
+
+function sendJson(res: ServerResponse, body: string): void {
+  res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
+  res.end(body);
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function bad(param: string, message: string): RequestError {
+  return new RequestError(400, `${param} ${message}`, param, "invalid_request");
+}
+
+/** Prompt tokens of a completions `prompt`: a string, one string in a list, or token ids. */
+function promptTokensOf(prompt: unknown): number {
+  if (typeof prompt === "string") {
+    if (prompt.length === 0) throw bad("prompt", "must not be empty");
+    return countWords(prompt);
+  }
+  if (Array.isArray(prompt) && prompt.length > 0) {
+    if (prompt.length === 1 && typeof prompt[0] === "string") return promptTokensOf(prompt[0]);
+    for (let i = 0; i < prompt.length; i++) {
+      const t = prompt[i];
+      if (typeof t !== "number" || !Number.isInteger(t) || t < 0)
+        throw bad(`prompt[${i}]`, "must be a token id (an integer >= 0)");
+    }
+    return prompt.length;
+  }
+  if (prompt === undefined) throw bad("prompt", "is required");
+  throw bad("prompt", "must be a non-empty string, a list of one string, or a list of token ids");
+}
+
+/** Prompt tokens of chat `messages`: the words of every message's text content. */
+function messagesTokensOf(messages: unknown): number {
+  if (messages === undefined) throw bad("messages", "is required");
+  if (!Array.isArray(messages) || messages.length === 0) throw bad("messages", "must be a non-empty list");
+  let n = 0;
+  for (let i = 0; i < messages.length; i++) {
+    const m = messages[i];
+    if (!isObject(m)) throw bad(`messages[${i}]`, "must be an object");
+    if (typeof m.role !== "string") throw bad(`messages[${i}].role`, "must be a string");
+    const content = m.content;
+    if (typeof content === "string") n += countWords(content);
+    else if (Array.isArray(content)) {
+      for (let j = 0; j < content.length; j++) {
+        const part = content[j];
+        if (!isObject(part)) throw bad(`messages[${i}].content[${j}]`, "must be an object");
+        if (part.type === "text") {
+          if (typeof part.text !== "string")
+            throw bad(`messages[${i}].content[${j}].text`, "must be a string");
+          n += countWords(part.text);
+        }
+      }
+    } else if (content !== null && content !== undefined)
+      throw bad(`messages[${i}].content`, "must be a string, a list of parts or null");
+  }
+  return n;
+}
+
+interface Plan {
+  chat: boolean;
+  stream: boolean;
+  includeUsage: boolean;
+  continuousUsage: boolean;
+  promptTokens: number;
+  maxTokens: number;
+}
+
+/** Validates a generation request body into what the simulation needs. */
+function planOf(body: unknown, chat: boolean, model: string, maxModelLen: number): Plan {
+  if (!isObject(body)) throw bad("body", "must be a JSON object");
+  if (body.model !== undefined && body.model !== null) {
+    if (typeof body.model !== "string") throw bad("model", "must be a string");
+    if (body.model !== model)
+      throw new RequestError(404, `The model \`${body.model}\` does not exist.`, "model", "model_not_found");
+  }
+  const promptTokens = chat ? messagesTokensOf(body.messages) : promptTokensOf(body.prompt);
+  let maxParam = "max_tokens";
+  let max = body.max_tokens;
+  if (chat && (max === undefined || max === null) && body.max_completion_tokens != null) {
+    maxParam = "max_completion_tokens";
+    max = body.max_completion_tokens;
+  }
+  let maxTokens = 16;
+  if (max !== undefined && max !== null) {
+    if (typeof max !== "number" || !Number.isInteger(max) || max < 1)
+      throw bad(maxParam, "must be an integer >= 1");
+    maxTokens = max;
+  }
+  if (promptTokens + maxTokens > maxModelLen)
+    throw bad(
+      maxParam,
+      `plus the prompt's ${promptTokens} tokens exceeds the model's context length ${maxModelLen}`,
+    );
+  const stream = body.stream ?? false;
+  if (typeof stream !== "boolean") throw bad("stream", "must be a boolean");
+  const so = body.stream_options;
+  let includeUsage = false;
+  let continuousUsage = false;
+  if (so !== undefined && so !== null) {
+    if (!isObject(so)) throw bad("stream_options", "must be an object");
+    const iu = so.include_usage ?? false;
+    if (typeof iu !== "boolean") throw bad("stream_options.include_usage", "must be a boolean");
+    const cu = so.continuous_usage_stats ?? false;
+    if (typeof cu !== "boolean") throw bad("stream_options.continuous_usage_stats", "must be a boolean");
+    includeUsage = iu;
+    continuousUsage = cu;
+  }
+  return { chat, stream, includeUsage, continuousUsage, promptTokens, maxTokens };
+}
+
+/** A JSON string's inside (no quotes); ids from headers are usually safe as they are. */
+function jsonInner(s: string): string {
+  return /^[\w.:-]*$/.test(s) ? s : JSON.stringify(s).slice(1, -1);
+}
+
+function usageJson(prompt: number, completion: number): string {
+  return `{"prompt_tokens":${prompt},"completion_tokens":${completion},"total_tokens":${prompt + completion}}`;
+}
+
+function resolveOptions(opts: SimOptions) {
+  const num = (name: string, v: number | undefined, dflt: number, min: number, integer: boolean): number => {
+    const x = v ?? dflt;
+    if (typeof x !== "number" || !Number.isFinite(x) || x < min || (integer && !Number.isInteger(x)))
+      throw new RangeError(`sim: ${name} must be ${integer ? "an integer" : "a number"} >= ${min}, got ${v}`);
+    return x;
+  };
+  return {
+    host: opts.host ?? "127.0.0.1",
+    port: num("port", opts.port, 0, 0, true),
+    ttftMs: num("ttftMs", opts.ttftMs, 0, 0, false),
+    itlMs: num("itlMs", opts.itlMs, 0, 0, false),
+    jitterMs: num("jitterMs", opts.jitterMs, 0, 0, false),
+    outputTokens:
+      opts.outputTokens === undefined ? undefined : num("outputTokens", opts.outputTokens, 1, 1, true),
+    tokensPerChunk: num("tokensPerChunk", opts.tokensPerChunk, 1, 1, true),
+    seed: num("seed", opts.seed, 0, Number.MIN_SAFE_INTEGER, true),
+    model: opts.model ?? "sim",
+    leadingEmptyChunk: opts.leadingEmptyChunk ?? false,
+    usageSkew: num("usageSkew", opts.usageSkew, 0, Number.MIN_SAFE_INTEGER, true),
+    errorEvery: opts.errorEvery === undefined ? 0 : num("errorEvery", opts.errorEvery, 0, 0, true),
+    recordGroundTruth: opts.recordGroundTruth ?? true,
+    groundTruthLimit: num("groundTruthLimit", opts.groundTruthLimit, 100_000, 0, true),
+    maxModelLen: num("maxModelLen", opts.maxModelLen, 131_072, 1, true),
+    maxBodyBytes: num("maxBodyBytes", opts.maxBodyBytes, 16 * 1024 * 1024, 1, true),
+  };
+}
+
+export async function startSimServer(opts: SimOptions = {}): Promise<SimServer> {
+  const o = resolveOptions(opts);
+  const random = mulberry32(o.seed);
+  const zeroDelay = o.ttftMs === 0 && o.itlMs === 0 && o.jitterMs === 0;
+  const modelJson = JSON.stringify(o.model);
+  const idPrefix = `sim-${Math.floor(Math.random() * 0xffffffff)
+    .toString(16)
+    .padStart(8, "0")}-`;
+  const startedS = Math.floor(Date.now() / 1000);
+
+  // Per-chunk `choices` strings, built once (the last chunk's are cached by shape).
+  const K = o.tokensPerChunk;
+  const fullText = TOKEN.repeat(K);
+  const choice = (inner: string, finish: string | null): string =>
+    `[{"index":0,${inner},"logprobs":null,"finish_reason":${finish === null ? "null" : `"${finish}"`}}]`;
+  const cmplChoice = (text: string, finish: string | null) => choice(`"text":"${text}"`, finish);
+  const chatChoice = (content: string, role: boolean, finish: string | null) =>
+    choice(`"delta":{${role ? '"role":"assistant",' : ""}"content":"${content}"}`, finish);
+  const MID_CMPL = cmplChoice(fullText, null);
+  const MID_CHAT = chatChoice(fullText, false, null);
+  const FIRST_CHAT = chatChoice(fullText, true, null);
+  const LEAD_CMPL = [cmplChoice("", null)];
+  const LEAD_CHAT = [
+    choice(`"delta":{"role":"assistant"}`, null),
+    chatChoice("", false, null),
+    choice(`"delta":{"reasoning_content":""}`, null),
+  ];
+  const lastCache = new Map<string, string>();
+  const lastChoices = (chat: boolean, k: number, role: boolean, finish: string): string => {
+    const key = `${chat ? 1 : 0}${role ? 1 : 0}${finish}${k}`;
+    let s = lastCache.get(key);
+    if (s === undefined) {
+      const text = TOKEN.repeat(k);
+      s = chat ? chatChoice(text, role, finish) : cmplChoice(text, finish);
+      lastCache.set(key, s);
+    }
+    return s;
+  };
+
+  let requests = 0;
+  let running = 0;
+  let seq = 0;
+  let truthDropped = 0;
+  let records: GroundTruth[] = [];
+  const active = new Set<Generation>();
+
+  const record = (gt: GroundTruth): void => {
+    if (records.length < o.groundTruthLimit) records.push(gt);
+    else truthDropped++;
+  };
+
+  const jittered = (base: number): number => {
+    if (o.jitterMs === 0) return base;
+    const d = base + (random() * 2 - 1) * o.jitterMs;
+    return Math.max(d, 0);
+  };
+
+  /** One generation in progress: writes chunks as their times come. */
+  class Generation {
+    timer: NodeJS.Timeout | undefined;
+    immediate: NodeJS.Immediate | undefined;
+    /** When the next write is due (performance.now() time). */
+    target: number;
+    /** Next content chunk. */
+    i = 0;
+    done = false;
+    readonly nChunks: number;
+    readonly lastK: number;
+    readonly finish: string;
+    readonly tokenMs: number[] | undefined;
+    firstTokenMs: number | undefined;
+
+    constructor(
+      readonly res: ServerResponse,
+      readonly plan: Plan,
+      readonly id: string,
+      /** `data: {"id":...,"choices":` — everything of a chunk before its choices. */
+      readonly pre: string,
+      readonly bodyId: string,
+      readonly created: number,
+      readonly n: number,
+      readonly receivedMs: number,
+    ) {
+      this.nChunks = Math.ceil(n / K);
+      this.lastK = n - (this.nChunks - 1) * K;
+      this.finish = n >= plan.maxTokens ? "length" : "stop";
+      this.tokenMs = o.recordGroundTruth && plan.stream ? [] : undefined;
+      this.target = receivedMs;
+      if (plan.stream) this.target += jittered(o.ttftMs);
+      else {
+        // A whole reply waits as long as its stream would have taken.
+        let total = jittered(o.ttftMs);
+        for (let c = 1; c < this.nChunks; c++) total += jittered(o.itlMs);
+        this.target += total;
+      }
+    }
+
+    readonly pump = (): void => {
+      this.timer = undefined;
+      this.immediate = undefined;
+      if (this.done) return;
+      let now = performance.now();
+      if (now < this.target) {
+        this.wait(this.target - now);
+        return;
+      }
+      const { res, plan } = this;
+      if (!plan.stream) {
+        const body = this.wholeBody();
+        res.writeHead(200, {
+          "content-type": "application/json",
+          "content-length": Buffer.byteLength(body),
+          "x-request-id": this.id,
+        });
+        res.end(body);
+        this.end(performance.now(), false);
+        return;
+      }
+      for (;;) {
+        const i = this.i;
+        const last = i === this.nChunks - 1;
+        const role = i === 0 && plan.chat && !o.leadingEmptyChunk;
+        let choices: string;
+        if (last) choices = lastChoices(plan.chat, this.lastK, role, this.finish);
+        else if (role) choices = FIRST_CHAT;
+        else choices = plan.chat ? MID_CHAT : MID_CMPL;
+        let tail = "}\n\n";
+        if (plan.continuousUsage) {
+          const done = last ? this.n + o.usageSkew : (i + 1) * K;
+          tail = `,"usage":${usageJson(plan.promptTokens, done)}}\n\n`;
+        }
+        res.write(this.pre + choices + tail);
+        now = performance.now();
+        this.tokenMs?.push(now);
+        if (i === 0) this.firstTokenMs = now;
+        this.i = i + 1;
+        if (last) {
+          if (plan.includeUsage)
+            res.write(`${this.pre}[],"usage":${usageJson(plan.promptTokens, this.n + o.usageSkew)}}\n\n`);
+          res.end(DONE);
+          this.end(performance.now(), false);
+          return;
+        }
+        const d = jittered(o.itlMs);
+        this.target = now + d;
+        if (d > 0) {
+          this.wait(d);
+          return;
+        }
+      }
+    };
+
+    wait(ms: number): void {
+      // A timer may fire up to a millisecond early (the loop's clock is cached): re-checked in
+      // pump, and the last fraction of a millisecond is spun through setImmediate.
+      if (ms >= 1) this.timer = setTimeout(this.pump, ms);
+      else this.immediate = setImmediate(this.pump);
+    }
+
+    wholeBody(): string {
+      const { plan } = this;
+      const text = TOKEN.repeat(this.n);
+      const inner = plan.chat ? `"message":{"role":"assistant","content":"${text}"}` : `"text":"${text}"`;
+      return `{"id":"${this.bodyId}","object":"${plan.chat ? "chat.completion" : "text_completion"}","created":${this.created},"model":${modelJson},"choices":[{"index":0,${inner},"logprobs":null,"finish_reason":"${this.finish}"}],"usage":${usageJson(plan.promptTokens, this.n + o.usageSkew)}}`;
+    }
+
+    /** Writes the leading chunks (if configured) and starts the clock. */
+    start(): void {
+      const { res, plan } = this;
+      // With no delay everything is written now: one cork, one writev, no listener needed.
+      if (zeroDelay) res.cork();
+      if (plan.stream) {
+        res.writeHead(200, {
+          "content-type": "text/event-stream",
+          "cache-control": "no-cache",
+          "x-request-id": this.id,
+        });
+        if (o.leadingEmptyChunk) {
+          const tail = plan.continuousUsage ? `,"usage":${usageJson(plan.promptTokens, 0)}}\n\n` : "}\n\n";
+          for (const c of plan.chat ? LEAD_CHAT : LEAD_CMPL) res.write(this.pre + c + tail);
+        } else if (!zeroDelay) res.flushHeaders();
+      }
+      if (zeroDelay) {
+        this.pump();
+        res.uncork();
+        return;
+      }
+      running++;
+      active.add(this);
+      res.on("close", this.onClose);
+      this.pump();
+    }
+
+    readonly onClose = (): void => {
+      if (!this.done) this.end(performance.now(), true);
+    };
+
+    /** Stops everything (timers included) and records what happened. */
+    end(endMs: number, aborted: boolean): void {
+      if (this.done) return;
+      this.done = true;
+      if (this.timer !== undefined) clearTimeout(this.timer);
+      if (this.immediate !== undefined) clearImmediate(this.immediate);
+      this.timer = undefined;
+      this.immediate = undefined;
+      if (active.delete(this)) running--;
+      if (aborted && !this.res.destroyed) this.res.destroy();
+      if (!o.recordGroundTruth) return;
+      const gt: GroundTruth = {
+        id: this.id,
+        receivedMs: this.receivedMs,
+        tokenMs: this.tokenMs ?? [],
+        endMs,
+        promptTokens: this.plan.promptTokens,
+        completionTokens: this.plan.stream ? Math.min(this.n, this.i * K) : aborted ? 0 : this.n,
+        status: 200,
+      };
+      if (this.firstTokenMs !== undefined) gt.firstTokenMs = this.firstTokenMs;
+      if (aborted) gt.aborted = true;
+      record(gt);
+    }
+  }
+
+  const sendError = (res: ServerResponse, e: RequestError, id?: string): void => {
+    const body = errorBody(e.status, e.message, e.param, e.code);
+    const headers: Record<string, string | number> = {
+      "content-type": "application/json",
+      "content-length": Buffer.byteLength(body),
+    };
+    if (id !== undefined) headers["x-request-id"] = id;
+    res.writeHead(e.status, headers);
+    res.end(body);
+  };
+
+  const generate = (req: IncomingMessage, res: ServerResponse, raw: string, chat: boolean): void => {
+    const receivedMs = performance.now();
+    requests++;
+    const header = req.headers["x-request-id"];
+    const id = typeof header === "string" && SAFE_ID.test(header) ? header : idPrefix + ++seq;
+    let plan: Plan | undefined;
+    try {
+      if (o.errorEvery > 0 && requests % o.errorEvery === 0)
+        throw new RequestError(500, `simulated failure of request ${requests}`, null, "simulated_error");
+      let body: unknown;
+      try {
+        body = JSON.parse(raw);
+      } catch {
+        throw bad("body", "is not valid JSON");
+      }
+      plan = planOf(body, chat, o.model, o.maxModelLen);
+    } catch (err) {
+      const e = err instanceof RequestError ? err : new RequestError(500, String(err), null, null);
+      sendError(res, e, id);
+      if (o.recordGroundTruth)
+        record({
+          id,
+          receivedMs,
+          tokenMs: [],
+          endMs: performance.now(),
+          promptTokens: 0,
+          completionTokens: 0,
+          status: e.status,
+        });
+      return;
+    }
+    const n = o.outputTokens ?? plan.maxTokens;
+    const created = Math.floor(Date.now() / 1000);
+    const bodyId = (chat ? "chatcmpl-" : "cmpl-") + jsonInner(id);
+    const pre = `data: {"id":"${bodyId}","object":"${chat ? "chat.completion.chunk" : "text_completion"}","created":${created},"model":${modelJson},"choices":`;
+    new Generation(res, plan, id, pre, bodyId, created, n, receivedMs).start();
+  };
+
+  const tokenize = (res: ServerResponse, raw: string): void => {
+    let body: unknown;
+    try {
+      body = JSON.parse(raw);
+    } catch {
+      sendError(res, bad("body", "is not valid JSON"));
+      return;
+    }
+    try {
+      if (!isObject(body)) throw bad("body", "must be a JSON object");
+      if (body.model !== undefined && body.model !== null && body.model !== o.model)
+        throw new RequestError(
+          404,
+          `The model \`${String(body.model)}\` does not exist.`,
+          "model",
+          "model_not_found",
+        );
+      let count: number;
+      let llama = false;
+      if (body.messages !== undefined) count = messagesTokensOf(body.messages);
+      else if (body.prompt !== undefined) count = promptTokensOf(body.prompt);
+      else if (typeof body.content === "string") {
+        count = countWords(body.content);
+        llama = true;
+      } else throw bad("prompt", "is required (or messages, or llama.cpp's content)");
+      const tokens = Array.from({ length: count }, (_, i) => i);
+      sendJson(res, JSON.stringify(llama ? { tokens } : { count, max_model_len: o.maxModelLen, tokens }));
+    } catch (err) {
+      sendError(res, err instanceof RequestError ? err : new RequestError(500, String(err), null, null));
+    }
+  };
+
+  const metrics = (): string =>
+    "# HELP sim_requests_total Generation requests received.\n" +
+    "# TYPE sim_requests_total counter\n" +
+    `sim_requests_total ${requests}\n` +
+    "# HELP sim_requests_running Generation requests in progress.\n" +
+    "# TYPE sim_requests_running gauge\n" +
+    `sim_requests_running ${running}\n` +
+    "# HELP sim_ground_truth_records Ground-truth records kept.\n" +
+    "# TYPE sim_ground_truth_records gauge\n" +
+    `sim_ground_truth_records ${records.length}\n` +
+    "# HELP sim_ground_truth_dropped_total Ground-truth records dropped past the limit.\n" +
+    "# TYPE sim_ground_truth_dropped_total counter\n" +
+    `sim_ground_truth_dropped_total ${truthDropped}\n`;
+
+  const models = (): string =>
+    JSON.stringify({
+      object: "list",
+      data: [
+        {
+          id: o.model,
+          object: "model",
+          created: startedS,
+          owned_by: "tokenforge-sim",
+          max_model_len: o.maxModelLen,
+        },
+      ],
+    });
+
+  /** Reads a POST body, then hands it on; 413 past the limit. */
+  const withBody = (req: IncomingMessage, res: ServerResponse, then: (raw: string) => void): void => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (c: Buffer) => {
+      size += c.length;
+      if (size <= o.maxBodyBytes) chunks.push(c);
+    });
+    req.on("end", () => {
+      if (size > o.maxBodyBytes) {
+        sendError(
+          res,
+          new RequestError(413, `body exceeds ${o.maxBodyBytes} bytes`, "body", "body_too_large"),
+        );
+        return;
+      }
+      then(chunks.length === 1 ? chunks[0]!.toString() : Buffer.concat(chunks).toString());
+    });
+  };
+
+  const notFound = (res: ServerResponse, method: string, path: string): void =>
+    sendError(res, new RequestError(404, `No route ${method} ${path}`, null, "not_found"));
+
+  const server = createServer((req, res) => {
+    const url = req.url ?? "/";
+    const q = url.indexOf("?");
+    const path = q < 0 ? url : url.slice(0, q);
+    const method = req.method ?? "GET";
+    if (method === "POST") {
+      switch (path) {
+        case "/v1/completions":
+          withBody(req, res, (raw) => generate(req, res, raw, false));
+          return;
+        case "/v1/chat/completions":
+          withBody(req, res, (raw) => generate(req, res, raw, true));
+          return;
+        case "/tokenize":
+          withBody(req, res, (raw) => tokenize(res, raw));
+          return;
+      }
+    } else if (method === "GET") {
+      switch (path) {
+        case "/health":
+          sendJson(res, '{"status":"ok"}');
+          return;
+        case "/v1/models":
+          sendJson(res, models());
+          return;
+        case "/metrics":
+          res.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
+          res.end(metrics());
+          return;
+        case "/sim/ground-truth":
+          res.setHeader("x-sim-ground-truth-dropped", String(truthDropped));
+          sendJson(res, JSON.stringify(records));
+          return;
+      }
+    } else if (method === "DELETE" && path === "/sim/ground-truth") {
+      records = [];
+      truthDropped = 0;
+      res.writeHead(204);
+      res.end();
+      return;
+    }
+    notFound(res, method, path);
+  });
+  // Longer than any client's idle keep-alive, so the client always closes first (no reset races).
+  server.keepAliveTimeout = 65_000;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(o.port, o.host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${host}:${address.port}`,
+    get requests() {
+      return requests;
+    },
+    get running() {
+      return running;
+    },
+    groundTruth: () => records.slice(),
+    clearGroundTruth: () => {
+      records = [];
+      truthDropped = 0;
+    },
+    close: () => {
+      closing ??= new Promise<void>((resolve) => {
+        for (const g of [...active]) g.end(performance.now(), true);
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      return closing;
+    },
+  };
+}
