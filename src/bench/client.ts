@@ -29,12 +29,16 @@ export interface ClientRequest {
 }
 
 const MAX_ERROR_BODY = 2048;
+/** No response headers, or no byte of the body, for this long fails the request (as vLLM's client). */
+export const STALL_TIMEOUT_MS = 300_000;
 
 export class BenchClient {
   private readonly pool: Pool;
   private readonly path: string;
   private readonly origin: string;
   private readonly inflight = new Set<RequestHandler>();
+  /** Called after response bytes are handled, so the runner can send what fell due meanwhile. */
+  onActivity: (() => void) | undefined;
 
   constructor(
     readonly target: Target,
@@ -48,8 +52,9 @@ export class BenchClient {
     this.pool = new Pool(this.origin, {
       connections: null,
       pipelining: 1,
-      headersTimeout: 0,
-      bodyTimeout: 0,
+      // A server that stops sending without closing fails the request after this long.
+      headersTimeout: STALL_TIMEOUT_MS,
+      bodyTimeout: STALL_TIMEOUT_MS,
       keepAliveTimeout: 30_000,
     });
   }
@@ -135,6 +140,7 @@ class RequestHandler implements Dispatcher.DispatchHandler, SseSink {
     this.now = performance.now() - this.client.t0;
     if (this.scanner !== undefined) {
       this.scanner.push(chunk);
+      this.client.onActivity?.();
       return;
     }
     const limit = this.trace.status === 200 ? Number.POSITIVE_INFINITY : MAX_ERROR_BODY;

@@ -30,6 +30,8 @@ export interface Plan {
   mode: LoopMode;
   warmupRequests: number;
   warmupMs: number;
+  /** Open loop at a finite rate: the warmup's own schedule at that rate; otherwise undefined. */
+  warmupSchedule(): Float64Array | undefined;
   /** Request body for index i (warmup indices are separate). */
   body(index: number, warmup: boolean): string;
   promptTokens(index: number, warmup: boolean): number;
@@ -97,6 +99,7 @@ export function buildPlan(
     mode,
     warmupRequests: workload.warmup.requests ?? 0,
     warmupMs: (workload.warmup.seconds ?? 0) * 1000,
+    warmupSchedule: () => warmupSchedule(workload),
     body,
     promptTokens,
     maxTokens,
@@ -139,6 +142,13 @@ function loopMode(w: Workload): LoopMode {
 /** The generator for one request's draws of one kind: independent of every other request's. */
 function perRequest(seed: number, index: number, stream: string): SeededRandom {
   return new SeededRandom(seed >>> 0, index >>> 0, hashString(stream));
+}
+
+function warmupSchedule(w: Workload): Float64Array | undefined {
+  if (w.concurrency !== undefined || w.qps === undefined || !Number.isFinite(w.qps)) return undefined;
+  const count = w.warmup.requests ?? Math.ceil(w.qps * (w.warmup.seconds ?? 0));
+  if (count <= 0) return undefined;
+  return arrivalOffsets(w.arrival, w.qps, count, createRandom(w.seed, "warmup-arrival"));
 }
 
 function durationOf(w: Workload): { durationMs?: number } {

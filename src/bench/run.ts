@@ -84,6 +84,8 @@ export interface BenchRunOptions {
   signal?: AbortSignal;
   /** Extra arguments for workers this run starts (e.g. `--parallel 4`). */
   workerArgs?: string[];
+  /** Add vLLM's per-request arrays (`--save-detailed`) to the vLLM view; they grow with the run. */
+  vllmDetailed?: boolean;
 }
 
 /** Runs the config; the returned result is also written to `outDir/result.json`. */
@@ -240,9 +242,13 @@ export async function runBenchmark(opts: BenchRunOptions): Promise<BenchResult> 
       burstiness: workload.arrival.kind === "gamma" ? workload.arrival.burstiness : 1,
       ...(workload.maxConcurrency === undefined ? {} : { maxConcurrency: workload.maxConcurrency }),
       numPrompts: metrics.counts.total,
-      traces: (function* () {
-        for (const t of readTraces(writer.path, from, to)) if (!t.warmup) yield t;
-      })(),
+      ...(opts.vllmDetailed
+        ? {
+            traces: (function* () {
+              for (const t of readTraces(writer.path, from, to)) if (!t.warmup) yield t;
+            })(),
+          }
+        : {}),
     });
     writeFileSync(join(opts.outDir, file), `${JSON.stringify(view)}\n`);
     vllmFiles.push(file);

@@ -145,7 +145,13 @@ export async function runPlan(opts: RunOptions): Promise<RunSummary> {
       opts.plan.mode.kind === "closed"
         ? opts.plan.mode.concurrency
         : Math.max(1, Math.min(opts.plan.workload.maxConcurrency ?? 8, 8));
-    if (!interrupted && (opts.plan.warmupRequests > 0 || opts.plan.warmupMs > 0)) {
+    const warmupAt = opts.plan.warmupSchedule();
+    if (!interrupted && warmupAt !== undefined) {
+      // Open-loop workloads warm up at their own rate, so connections and server queues reach
+      // the steady state the measured phase starts in.
+      const pacer = await createPacer(warmupAt, (upTo) => releaseFn(upTo));
+      await openLoop(warmupAt, pacer, true);
+    } else if (!interrupted && (opts.plan.warmupRequests > 0 || opts.plan.warmupMs > 0)) {
       await closedLoop({
         concurrency: warmupConcurrency,
         count: opts.plan.warmupRequests > 0 ? opts.plan.warmupRequests : Number.POSITIVE_INFINITY,
@@ -169,7 +175,7 @@ export async function runPlan(opts: RunOptions): Promise<RunSummary> {
       const { atMs, burst } = opts.plan.mode;
       const pacer =
         burst || atMs.length === 0 ? undefined : await createPacer(atMs, (upTo) => releaseFn(upTo));
-      const r = await openLoop(atMs, pacer);
+      const r = await openLoop(atMs, pacer, false);
       queued = r.queued;
       notSent = r.notSent;
       const at = opts.plan.mode.atMs;
@@ -221,7 +227,7 @@ export async function runPlan(opts: RunOptions): Promise<RunSummary> {
     });
   }
 
-  function openLoop(atMs: Float64Array, pacer: Pacer | undefined) {
+  function openLoop(atMs: Float64Array, pacer: Pacer | undefined, warmup: boolean) {
     return new Promise<{ queued: number; notSent: number }>((resolve) => {
       const limit = opts.plan.workload.maxConcurrency ?? Number.POSITIVE_INFINITY;
       const startPerf = performance.now() + LEAD_MS;
@@ -242,8 +248,8 @@ export async function runPlan(opts: RunOptions): Promise<RunSummary> {
       const launch = (index: number) => {
         inFlight++;
         sentHere++;
-        measuredSent++;
-        send(index, false, base + atMs[index]!, onEnd);
+        if (!warmup) measuredSent++;
+        send(index, warmup, base + atMs[index]!, onEnd);
       };
       const onEnd = (trace: RequestTrace) => {
         inFlight--;
@@ -261,7 +267,17 @@ export async function runPlan(opts: RunOptions): Promise<RunSummary> {
             waitedCount++;
           }
         }
+        pacer?.released(next);
         finishIfDone();
+      };
+      // Called whenever the client is awake: sends what is due without waiting for the pacer.
+      const poll = () => {
+        if (next >= atMs.length || interrupted) return;
+        const t = performance.now() - startPerf;
+        if (atMs[next]! > t) return;
+        let j = next;
+        while (j + 1 < atMs.length && atMs[j + 1]! <= t) j++;
+        release(j);
       };
       wake = finishIfDone;
       if (pacer === undefined) {
@@ -270,6 +286,7 @@ export async function runPlan(opts: RunOptions): Promise<RunSummary> {
       }
       releaseFn = release;
       stopPacer = pacer.stop;
+      client.onActivity = poll;
       if (interrupted) pacer.stop();
       pacer.start(startMono);
       pacer.finished.catch(() => {

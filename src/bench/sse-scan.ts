@@ -40,11 +40,15 @@ export interface SseSink {
 export class SseScanner {
   private pending: Buffer | undefined;
   private readonly contentKey: Buffer;
+  /** Where the content key sat in the previous event: chunks of one stream share a layout. */
+  private hint = -1;
   done = false;
 
   constructor(
     endpoint: "completions" | "chat",
     private readonly sink: SseSink,
+    /** True when the request asked for usage on every chunk (`continuous_usage_stats`). */
+    private readonly continuousUsage = false,
   ) {
     this.contentKey = endpoint === "chat" ? CONTENT_KEY : TEXT_KEY;
   }
@@ -65,13 +69,15 @@ export class SseScanner {
       if (nl === -1) break;
       let end = nl;
       if (end > start && buf[end - 1] === CR) end--;
-      if (
-        end - start >= DATA_PREFIX.length &&
-        buf.compare(DATA_PREFIX, 0, DATA_PREFIX.length, start, start + DATA_PREFIX.length) === 0
-      ) {
+      if (end - start >= DATA_PREFIX.length && matchAt(buf, start, DATA_PREFIX)) {
         let p = start + DATA_PREFIX.length;
         if (buf[p] === SPACE) p++;
         this.event(buf, p, end);
+        // The blank line that ends the event needs no search of its own.
+        if (buf[nl + 1] === LF) {
+          start = nl + 2;
+          continue;
+        }
       }
       start = nl + 1;
     }
@@ -84,46 +90,53 @@ export class SseScanner {
   }
 
   private event(buf: Buffer, from: number, to: number): void {
-    if (to - from === DONE.length && buf.compare(DONE, 0, DONE.length, from, to) === 0) {
+    // Every search stays inside this event: a view costs less than scanning the rest of a
+    // buffer that may hold a whole reply.
+    const ev = buf.subarray(from, to);
+    if (ev.length === DONE.length && ev.equals(DONE)) {
       this.done = true;
       this.sink.onStreamDone();
       return;
     }
-    const usageAt = buf.indexOf(USAGE_KEY, from);
-    const hasUsage = usageAt !== -1 && usageAt < to;
-    if (isTopLevelError(buf, from, to)) {
-      this.sink.onStreamError(errorMessage(buf.toString("utf8", from, to)));
+    if (isTopLevelError(ev)) {
+      this.sink.onStreamError(errorMessage(ev.toString("utf8")));
       return;
     }
-    let usage: StreamUsage | undefined;
-    if (hasUsage) usage = parseUsage(buf.toString("utf8", from, to));
-    const keyAt = buf.indexOf(this.contentKey, from);
-    if (keyAt !== -1 && keyAt < to) {
-      const after = keyAt + this.contentKey.length;
-      if (after < to && buf[after] !== QUOTE) {
+    const key = this.contentKey;
+    let keyAt = this.hint;
+    if (keyAt < 0 || !matchAt(ev, keyAt, key)) keyAt = ev.indexOf(key);
+    if (keyAt !== -1) {
+      this.hint = keyAt;
+      const after = keyAt + key.length;
+      if (after < ev.length && ev[after] !== QUOTE) {
+        const usage =
+          this.continuousUsage && ev.indexOf(USAGE_KEY) !== -1 ? parseUsage(ev.toString("utf8")) : undefined;
         this.sink.onStreamContent(usage);
         return;
       }
     }
-    if (usage !== undefined) this.sink.onStreamUsage(usage);
+    if (ev.indexOf(USAGE_KEY) !== -1) {
+      const usage = parseUsage(ev.toString("utf8"));
+      if (usage !== undefined) this.sink.onStreamUsage(usage);
+    }
   }
 }
 
-/** True when the event is `{"error": …}` (or vLLM's `{"object": "error", …}`), not a chunk. */
-function isTopLevelError(buf: Buffer, from: number, to: number): boolean {
-  let p = from;
-  while (p < to && buf[p] === SPACE) p++;
-  if (buf[p] !== 0x7b) return false;
+/** True when the event is `{"error": …}` or vLLM's `{"object": "error", …}`: a chunk starts otherwise. */
+function isTopLevelError(ev: Buffer): boolean {
+  let p = 0;
+  while (p < ev.length && ev[p] === SPACE) p++;
+  if (ev[p] !== 0x7b) return false;
   p++;
-  while (p < to && buf[p] === SPACE) p++;
-  if (
-    p + ERROR_KEY.length <= to &&
-    buf.compare(ERROR_KEY, 0, ERROR_KEY.length, p, p + ERROR_KEY.length) === 0
-  ) {
-    return true;
-  }
-  const objectError = buf.indexOf(OBJECT_ERROR, from);
-  return objectError !== -1 && objectError < to;
+  while (p < ev.length && ev[p] === SPACE) p++;
+  return matchAt(ev, p, ERROR_KEY) || matchAt(ev, p, OBJECT_ERROR);
+}
+
+/** Whether `key` occurs in `buf` at `at`; a plain loop, cheaper than a native call for short keys. */
+function matchAt(buf: Buffer, at: number, key: Buffer): boolean {
+  if (at + key.length > buf.length) return false;
+  for (let k = 0; k < key.length; k++) if (buf[at + k] !== key[k]) return false;
+  return true;
 }
 
 function parseUsage(json: string): StreamUsage | undefined {

@@ -24,6 +24,7 @@ interface BenchFlags {
   seed?: number;
   parallel?: number;
   quiet: boolean;
+  vllmDetailed: boolean;
 }
 
 export const DEFAULT_BENCH_MODEL = "synthetic:tiny";
@@ -43,6 +44,7 @@ export function registerBenchCommand(program: Command, env: TokenForgeEnv, runti
     .option("--target <url>", "attach the default run to a server already running at this URL")
     .option("--seed <n>", "override the config's seed", seedArg)
     .option("--parallel <n>", "sequences per local worker (passed as --parallel)", positiveInt)
+    .option("--vllm-detailed", "add per-request arrays to the vLLM-format files (as --save-detailed)", false)
     .option("--quiet", "no live progress", false)
     .action(async (configPath: string | undefined, flags: BenchFlags) => {
       let config: BenchConfig;
@@ -81,6 +83,7 @@ export function registerBenchCommand(program: Command, env: TokenForgeEnv, runti
           onEvent: show,
           signal: controller.signal,
           workerArgs: flags.parallel === undefined ? [] : ["--parallel", String(flags.parallel)],
+          vllmDetailed: flags.vllmDetailed,
         });
         show.end();
         if (flags.json) {

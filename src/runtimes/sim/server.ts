@@ -471,7 +471,7 @@ export async function startSimServer(opts: SimOptions = {}): Promise<SimServer> 
     start(): void {
       const { res, plan } = this;
       // With no delay everything is written now: one cork, one writev, no listener needed.
-      if (zeroDelay) res.cork();
+      if (zeroDelay) res.socket?.cork();
       if (plan.stream) {
         res.writeHead(200, {
           "content-type": "text/event-stream",
@@ -485,7 +485,7 @@ export async function startSimServer(opts: SimOptions = {}): Promise<SimServer> 
       }
       if (zeroDelay) {
         this.pump();
-        res.uncork();
+        res.socket?.uncork();
         return;
       }
       running++;
