@@ -67,6 +67,7 @@ export class BenchClient {
   send(req: ClientRequest, onEnd: (trace: RequestTrace) => void): void {
     const handler = new RequestHandler(this, req.trace, onEnd);
     this.inflight.add(handler);
+    // Provisional: replaced by the moment undici writes the request (onRequestStart).
     req.trace.sendMs = performance.now() - this.t0;
     const headers: Record<string, string> = {
       "content-type": "application/json",
@@ -121,6 +122,10 @@ class RequestHandler implements Dispatcher.DispatchHandler, SseSink {
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
+    // undici calls this right before it writes the request to the socket, which on a reused
+    // keep-alive connection is one event-loop turn after dispatch (it first checks the idle
+    // socket for a close): the send time is when the bytes leave, not when they were queued.
+    this.trace.sendMs = performance.now() - this.client.t0;
     if (this.abortReason !== undefined) controller.abort(new Error(this.abortReason));
   }
 

@@ -99,8 +99,7 @@ export async function runBenchmark(opts: BenchRunOptions): Promise<BenchResult> 
   const results: WorkloadResult[] = [];
   const sweeps: SweepSummary[] = [];
   const vllmFiles: string[] = [];
-  mkdirSync(join(opts.outDir, "vllm"), { recursive: true });
-  const writer = new TraceWriter(join(opts.outDir, "requests.jsonl"));
+  let writer: TraceWriter | undefined;
   let interrupted = false;
   let calibration: Calibration = uncalibrated();
 
@@ -125,6 +124,9 @@ export async function runBenchmark(opts: BenchRunOptions): Promise<BenchResult> 
       emit({ kind: "log", message: `${name} worker ready at ${local.url}` });
     }
 
+    // Nothing is written before every target answered.
+    mkdirSync(join(opts.outDir, "vllm"), { recursive: true });
+    writer = new TraceWriter(join(opts.outDir, "requests.jsonl"));
     const firstWorkload = config.workloads[0]!;
     calibration = await calibrate(targets, config.model, firstWorkload.endpoint);
     emit({ kind: "log", message: `prompt calibration: ${calibration.detail}` });
@@ -175,7 +177,7 @@ export async function runBenchmark(opts: BenchRunOptions): Promise<BenchResult> 
       }
     }
   } finally {
-    writer.close();
+    writer?.close();
     for (const s of started) await s.stop();
   }
 
@@ -209,19 +211,20 @@ export async function runBenchmark(opts: BenchRunOptions): Promise<BenchResult> 
     dataset: DatasetPrompts | undefined,
     sweep?: WorkloadResult["sweep"],
   ): Promise<WorkloadResult> {
+    const out = writer as TraceWriter;
     const plan = buildPlan(workload, config.model, calibration, dataset);
     emit({ kind: "start", workload: workload.name, runtime, planned: plan.count });
-    const from = writer.offset();
+    const from = out.offset();
     const run = await runPlan({
       target,
       plan,
-      onTrace: (trace) => writer.write(workload.name, runtime, trace),
+      onTrace: (trace) => out.write(workload.name, runtime, trace),
       onProgress: (progress) => emit({ kind: "progress", workload: workload.name, runtime, progress }),
       ...(opts.signal === undefined ? {} : { signal: opts.signal }),
       requestIdPrefix: `${workload.name}-${runtime}`,
     });
     if (run.interrupted) interrupted = true;
-    const to = writer.offset();
+    const to = out.offset();
     const agg = new Aggregator({
       slo: workload.slo,
       ...(config.cost === undefined ? {} : { cost: config.cost }),
@@ -229,7 +232,7 @@ export async function runBenchmark(opts: BenchRunOptions): Promise<BenchResult> 
       tokenSource: calibration.source,
       queuedRequests: run.queued,
     });
-    for (const t of readTraces(writer.path, from, to)) agg.add(t);
+    for (const t of readTraces(out.path, from, to)) agg.add(t);
     const metrics = agg.finish();
     if (run.notSent > 0)
       metrics.warnings.push(`${run.notSent} planned requests were never sent (the run was interrupted)`);
@@ -245,7 +248,7 @@ export async function runBenchmark(opts: BenchRunOptions): Promise<BenchResult> 
       ...(opts.vllmDetailed
         ? {
             traces: (function* () {
-              for (const t of readTraces(writer.path, from, to)) if (!t.warmup) yield t;
+              for (const t of readTraces(out.path, from, to)) if (!t.warmup) yield t;
             })(),
           }
         : {}),

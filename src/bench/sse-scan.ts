@@ -11,11 +11,13 @@
  * cannot match the generated text itself.
  */
 
-const TEXT_KEY = Buffer.from('"text":"');
-const CONTENT_KEY = Buffer.from('"content":"');
-const USAGE_KEY = Buffer.from('"usage":{');
+const TEXT_KEY = Buffer.from('"text":');
+const CONTENT_KEY = Buffer.from('"content":');
+const USAGE_KEY = Buffer.from('"usage":');
 const ERROR_KEY = Buffer.from('"error":');
-const OBJECT_ERROR = Buffer.from('"object":"error"');
+const OBJECT_KEY = Buffer.from('"object":');
+const ERROR_VALUE = Buffer.from('"error"');
+const BRACE = 0x7b;
 const DATA_PREFIX = Buffer.from("data:");
 const DONE = Buffer.from("[DONE]");
 const QUOTE = 0x22;
@@ -107,29 +109,43 @@ export class SseScanner {
     if (keyAt < 0 || !matchAt(ev, keyAt, key)) keyAt = ev.indexOf(key);
     if (keyAt !== -1) {
       this.hint = keyAt;
-      const after = keyAt + key.length;
-      if (after < ev.length && ev[after] !== QUOTE) {
-        const usage =
-          this.continuousUsage && ev.indexOf(USAGE_KEY) !== -1 ? parseUsage(ev.toString("utf8")) : undefined;
-        this.sink.onStreamContent(usage);
+      // A string value that is not empty: `"text": "…"`, not `""` or `null`.
+      const v = valueAt(ev, keyAt + key.length);
+      if (ev[v] === QUOTE && v + 1 < ev.length && ev[v + 1] !== QUOTE) {
+        this.sink.onStreamContent(this.continuousUsage ? this.usageIn(ev, v) : undefined);
+        // Some servers put the final usage on the last content chunk.
+        if (!this.continuousUsage) {
+          const usage = this.usageIn(ev, v);
+          if (usage !== undefined) this.sink.onStreamUsage(usage);
+        }
         return;
       }
     }
-    if (ev.indexOf(USAGE_KEY) !== -1) {
-      const usage = parseUsage(ev.toString("utf8"));
-      if (usage !== undefined) this.sink.onStreamUsage(usage);
-    }
+    const usage = this.usageIn(ev, 0);
+    if (usage !== undefined) this.sink.onStreamUsage(usage);
   }
+
+  /** The usage object of this event, when it has one (`"usage": null` has none). */
+  private usageIn(ev: Buffer, from: number): StreamUsage | undefined {
+    const at = ev.indexOf(USAGE_KEY, from);
+    if (at === -1 || ev[valueAt(ev, at + USAGE_KEY.length)] !== BRACE) return undefined;
+    return parseUsage(ev.toString("utf8"));
+  }
+}
+
+/** The index of the first non-space byte at or after `at`. */
+function valueAt(ev: Buffer, at: number): number {
+  while (at < ev.length && (ev[at] === SPACE || ev[at] === 0x09)) at++;
+  return at;
 }
 
 /** True when the event is `{"error": …}` or vLLM's `{"object": "error", …}`: a chunk starts otherwise. */
 function isTopLevelError(ev: Buffer): boolean {
-  let p = 0;
-  while (p < ev.length && ev[p] === SPACE) p++;
-  if (ev[p] !== 0x7b) return false;
-  p++;
-  while (p < ev.length && ev[p] === SPACE) p++;
-  return matchAt(ev, p, ERROR_KEY) || matchAt(ev, p, OBJECT_ERROR);
+  let p = valueAt(ev, 0);
+  if (ev[p] !== BRACE) return false;
+  p = valueAt(ev, p + 1);
+  if (matchAt(ev, p, ERROR_KEY)) return true;
+  return matchAt(ev, p, OBJECT_KEY) && matchAt(ev, valueAt(ev, p + OBJECT_KEY.length), ERROR_VALUE);
 }
 
 /** Whether `key` occurs in `buf` at `at`; a plain loop, cheaper than a native call for short keys. */

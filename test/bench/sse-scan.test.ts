@@ -245,6 +245,24 @@ describe("SseScanner", () => {
     expect(r.done).toBe(true);
   });
 
+  it("reads JSON written with spaces after colons (Python's json.dumps style)", () => {
+    const r = scan("completions", [
+      sse(
+        '{"choices": [{"index": 0, "text": " hi"}]}',
+        '{"choices": [{"index": 0, "text": ""}]}',
+        '{"choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 1}}',
+        "[DONE]",
+      ),
+    ]);
+    expect(r.events).toEqual([
+      { kind: "content" },
+      { kind: "usage", usage: { promptTokens: 3, completionTokens: 1 } },
+      { kind: "done" },
+    ]);
+    const e = scan("chat", [sse('{"object": "error", "message": "boom"}')]);
+    expect(e.events).toEqual([{ kind: "error", message: "boom" }]);
+  });
+
   it("[DONE] must be the whole data", () => {
     const r = scan("completions", [sse("[DONE] ", "[DONE]x")]);
     expect(r.events).toEqual([]);

@@ -61,7 +61,7 @@ export interface SimOptions {
 export interface GroundTruth {
   /** The request id: the `x-request-id` header if sent, else a generated one (echoed back). */
   id: string;
-  /** When the request body had been read. */
+  /** When Node had parsed the request line and headers (the body arrives in the same packet). */
   receivedMs: number;
   /** Right after the first content chunk's write (streams only). */
   firstTokenMs?: number;
@@ -536,7 +536,7 @@ export async function startSimServer(opts: SimOptions = {}): Promise<SimServer> 
   };
 
   const generate = (req: IncomingMessage, res: ServerResponse, raw: string, chat: boolean): void => {
-    const receivedMs = performance.now();
+    const receivedMs = arrivals.get(req) ?? performance.now();
     requests++;
     const header = req.headers["x-request-id"];
     const id = typeof header === "string" && SAFE_ID.test(header) ? header : idPrefix + ++seq;
@@ -633,6 +633,8 @@ export async function startSimServer(opts: SimOptions = {}): Promise<SimServer> 
       ],
     });
 
+  const arrivals = new WeakMap<IncomingMessage, number>();
+
   /** Reads a POST body, then hands it on; 413 past the limit. */
   const withBody = (req: IncomingMessage, res: ServerResponse, then: (raw: string) => void): void => {
     const chunks: Buffer[] = [];
@@ -657,6 +659,10 @@ export async function startSimServer(opts: SimOptions = {}): Promise<SimServer> 
     sendError(res, new RequestError(404, `No route ${method} ${path}`, null, "not_found"));
 
   const server = createServer((req, res) => {
+    // Arrival is when Node has parsed the request line and headers: the body of a benchmark
+    // request comes in the same packet, and waiting for its 'end' event would add loop turns
+    // that the client's measurement includes and the ground truth would not.
+    arrivals.set(req, performance.now());
     const url = req.url ?? "/";
     const q = url.indexOf("?");
     const path = q < 0 ? url : url.slice(0, q);
