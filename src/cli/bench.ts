@@ -95,7 +95,13 @@ export function registerBenchCommand(program: Command, env: TokenForgeEnv, runti
             metrics: r.metrics,
           }));
           process.stdout.write(`${renderTable(rows, { color: process.stdout.isTTY === true })}\n`);
-          for (const w of result.warnings) process.stdout.write(`warning: ${w}\n`);
+          // Lag warnings are already footnotes of the table.
+          const footnotes = new Set(
+            result.results.flatMap((r) =>
+              r.metrics.lagMessage ? [`${r.workload} on ${r.runtime}: ${r.metrics.lagMessage}`] : [],
+            ),
+          );
+          for (const w of result.warnings) if (!footnotes.has(w)) process.stdout.write(`warning: ${w}\n`);
           for (const s of result.sweeps) {
             const best =
               s.maxRateMeetingSlo === undefined

@@ -173,4 +173,11 @@ describe("concurrency", () => {
     expect(peakRunning).toBe(8);
     expect(aggregateRate).toBeGreaterThan(singleRate * 1.5);
   });
+
+  it("queues requests beyond the 8 sequences and serves every one of them", async () => {
+    // 24 at once: each finished request hands its sequence to a waiting one, which must not find
+    // the sequence id still on its way back to the context.
+    const counts = await Promise.all(Array.from({ length: 24 }, () => streamTokens(4)));
+    expect(counts).toEqual(Array(24).fill(4));
+  });
 });

@@ -9,6 +9,7 @@ import {
   getLlama,
   type Llama,
   type LlamaContext,
+  type LlamaContextSequence,
   LlamaLogLevel,
   type LlamaModel,
   resolveChatWrapper,
@@ -189,7 +190,13 @@ class LlamaCppEngine implements Engine {
       );
     }
     const release = await this.slots.acquire(request.signal);
-    const sequence = this.context.getSequence();
+    let sequence: LlamaContextSequence;
+    try {
+      sequence = await this.freeSequence(request.signal);
+    } catch (err) {
+      release();
+      throw err;
+    }
     const cellsInUse = () => sequence.nextTokenIndex;
     this.liveSequences.add(cellsInUse);
     try {
@@ -262,6 +269,20 @@ class LlamaCppEngine implements Engine {
 
   /** node-llama-cpp does not list a context's sequences, so the engine tracks the ones it handed out. */
   private readonly liveSequences = new Set<() => number>();
+
+  /**
+   * A sequence for a request that holds a slot. node-llama-cpp returns a disposed sequence's id
+   * asynchronously (under its context lock), so right after another request released its slot
+   * the id may not be back yet: wait for it rather than fail with "No sequences left".
+   */
+  private async freeSequence(signal: AbortSignal): Promise<LlamaContextSequence> {
+    for (let spins = 0; this.context.sequencesLeft === 0; spins++) {
+      if (signal.aborted)
+        throw new TokenForgeError("engine_error", "request aborted while waiting for a sequence");
+      await new Promise((r) => (spins < 64 ? setImmediate(r) : setTimeout(r, 1)));
+    }
+    return this.context.getSequence();
+  }
 
   async close(): Promise<void> {
     await this.context.dispose();
