@@ -32,10 +32,17 @@ export interface Plan {
   warmupMs: number;
   /** Open loop at a finite rate: the warmup's own schedule at that rate; otherwise undefined. */
   warmupSchedule(): Float64Array | undefined;
-  /** Request body for index i (warmup indices are separate). */
+  /** Request i's body with its planned token counts (warmup indices are separate). */
+  request(index: number, warmup: boolean): PlannedBody;
   body(index: number, warmup: boolean): string;
   promptTokens(index: number, warmup: boolean): number;
   maxTokens(index: number, warmup: boolean): number;
+}
+
+export interface PlannedBody {
+  body: string;
+  promptTokens: number;
+  maxTokens: number;
 }
 
 /** Prompts from a dataset file, with their token counts measured during calibration. */
@@ -63,17 +70,17 @@ export function buildPlan(
   const promptTokens = (index: number, warmup: boolean): number => {
     const i = realIndex(index, warmup);
     if (dataset) return dataset.tokens[datasetSlot(i, dataset.texts.length, seed)]!;
-    return sampleDistribution(workload.promptLen, perRequest(seed, i, "prompt-len"));
+    return sampleDistribution(workload.promptLen, perRequest(seed, i, PROMPT_LEN));
   };
   const maxTokens = (index: number, warmup: boolean): number =>
-    sampleDistribution(workload.genTokens, perRequest(seed, realIndex(index, warmup), "gen-tokens"));
+    sampleDistribution(workload.genTokens, perRequest(seed, realIndex(index, warmup), GEN_TOKENS));
   const sharesPrefix = (i: number) =>
-    prefixWords.length > 0 && perRequest(seed, i, "prefix").next() < workload.prefix.ratio;
-  const promptText = (index: number, warmup: boolean): string => {
+    prefixWords.length > 0 && perRequest(seed, i, PREFIX).next() < workload.prefix.ratio;
+  const promptText = (index: number, warmup: boolean, tokens: number): string => {
     const i = realIndex(index, warmup);
     if (dataset) return dataset.texts[datasetSlot(i, dataset.texts.length, seed)]!;
     return syntheticPrompt(calibration, {
-      tokens: promptTokens(index, warmup),
+      tokens,
       index: i,
       seed,
       prefix: sharesPrefix(i) ? prefixWords : noPrefix,
@@ -83,12 +90,17 @@ export function buildPlan(
   const streamPart = workload.stream
     ? ',"stream":true,"stream_options":{"include_usage":true}'
     : ',"stream":false';
-  const body = (index: number, warmup: boolean): string => {
-    const text = JSON.stringify(promptText(index, warmup));
+  const request = (index: number, warmup: boolean): PlannedBody => {
+    const tokens = promptTokens(index, warmup);
     const n = maxTokens(index, warmup);
+    const text = JSON.stringify(promptText(index, warmup, tokens));
     const input =
       workload.endpoint === "chat" ? `"messages":[{"role":"user","content":${text}}]` : `"prompt":${text}`;
-    return `{"model":${modelJson},${input},"max_tokens":${n},"temperature":0,"ignore_eos":true${streamPart}}`;
+    return {
+      body: `{"model":${modelJson},${input},"max_tokens":${n},"temperature":0,"ignore_eos":true${streamPart}}`,
+      promptTokens: tokens,
+      maxTokens: n,
+    };
   };
 
   return {
@@ -100,7 +112,8 @@ export function buildPlan(
     warmupRequests: workload.warmup.requests ?? 0,
     warmupMs: (workload.warmup.seconds ?? 0) * 1000,
     warmupSchedule: () => warmupSchedule(workload),
-    body,
+    request,
+    body: (index, warmup) => request(index, warmup).body,
     promptTokens,
     maxTokens,
   };
@@ -140,9 +153,15 @@ function loopMode(w: Workload): LoopMode {
 }
 
 /** The generator for one request's draws of one kind: independent of every other request's. */
-function perRequest(seed: number, index: number, stream: string): SeededRandom {
-  return new SeededRandom(seed >>> 0, index >>> 0, hashString(stream));
+function perRequest(seed: number, index: number, stream: number): SeededRandom {
+  return new SeededRandom(seed >>> 0, index >>> 0, stream);
 }
+
+// One stream of draws per kind, so adding a draw of one kind never shifts another's values.
+const PROMPT_LEN = hashString("prompt-len");
+const GEN_TOKENS = hashString("gen-tokens");
+const PREFIX = hashString("prefix");
+const DATASET_ROUND = hashString("dataset-round");
 
 function warmupSchedule(w: Workload): Float64Array | undefined {
   if (w.concurrency !== undefined || w.qps === undefined || !Number.isFinite(w.qps)) return undefined;
@@ -158,7 +177,7 @@ function durationOf(w: Workload): { durationMs?: number } {
 /** A seeded permutation step: request i uses dataset entry slot(i), cycling through all first. */
 function datasetSlot(i: number, n: number, seed: number): number {
   const round = Math.floor(i / n);
-  const offset = Math.floor(perRequest(seed, round, "dataset-round").next() * n);
+  const offset = Math.floor(perRequest(seed, round, DATASET_ROUND).next() * n);
   return (i + offset) % n;
 }
 

@@ -83,23 +83,19 @@ export async function runPlan(opts: RunOptions): Promise<RunSummary> {
     opts.onTrace(trace);
   };
 
-  const newTrace = (index: number, warmup: boolean, scheduledMs: number): RequestTrace => ({
-    index,
-    warmup,
-    scheduledMs,
-    sendMs: 0,
-    chunkMs: [],
-    outcome: "incomplete",
-    promptTokens: opts.plan.promptTokens(index, warmup),
-    maxTokens: opts.plan.maxTokens(index, warmup),
-  });
-
   const send = (index: number, warmup: boolean, scheduledMs: number, onEnd: (t: RequestTrace) => void) => {
-    const trace = newTrace(index, warmup, scheduledMs);
-    client.send(
-      { id: `${idPrefix}-${warmup ? "w" : ""}${index}`, body: opts.plan.body(index, warmup), trace },
-      onEnd,
-    );
+    const planned = opts.plan.request(index, warmup);
+    const trace: RequestTrace = {
+      index,
+      warmup,
+      scheduledMs,
+      sendMs: 0,
+      chunkMs: [],
+      outcome: "incomplete",
+      promptTokens: planned.promptTokens,
+      maxTokens: planned.maxTokens,
+    };
+    client.send({ id: `${idPrefix}-${warmup ? "w" : ""}${index}`, body: planned.body, trace }, onEnd);
   };
 
   const progress = () => {
