@@ -9,11 +9,11 @@
  *   npm run build && npx tsx bench/harness-rate.ts [--rates 250,500,1000,1500] [--seconds 10] [--no-naive]
  */
 import { parseArgs } from "node:util";
+import { workloadOf } from "../src/bench/config.js";
 import { buildPlan } from "../src/bench/plan.js";
 import { calibrateWithCounter, serverCounter } from "../src/bench/prompts.js";
 import { runPlan } from "../src/bench/runner.js";
 import { percentile } from "../src/bench/stats.js";
-import type { Workload } from "../src/bench/types.js";
 import { runNaive } from "./lib/naive-client.js";
 import { writeResult } from "./lib/result.js";
 import { startSimProcess } from "./lib/sim-process.js";
@@ -51,21 +51,15 @@ const rows: Row[] = [];
 const sorted = (a: Float64Array) => a.slice().sort();
 
 for (const qps of rates) {
-  const workload: Workload = {
+  const workload = workloadOf({
     name: `rate-${qps}`,
     qps,
     durationS: seconds,
     warmup: { requests: 200 },
     promptLen: { kind: "fixed", value: 32 },
     genTokens: { kind: "fixed", value: 64 },
-    dataset: { kind: "synthetic" },
-    prefix: { length: 0, ratio: 0 },
-    endpoint: "completions",
-    stream: true,
-    arrival: { kind: "poisson" },
-    slo: {},
     seed: 7,
-  };
+  });
   const plan = buildPlan(workload, "sim", calibration);
   if (plan.mode.kind !== "open") throw new Error("expected an open loop");
   const at = plan.mode.atMs;

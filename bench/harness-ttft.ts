@@ -8,11 +8,12 @@
  */
 import { parseArgs } from "node:util";
 import { request } from "undici";
+import { workloadOf } from "../src/bench/config.js";
 import { buildPlan } from "../src/bench/plan.js";
 import { calibrateWithCounter, serverCounter } from "../src/bench/prompts.js";
 import { runPlan } from "../src/bench/runner.js";
 import { summarize } from "../src/bench/stats.js";
-import type { RequestTrace, Workload } from "../src/bench/types.js";
+import type { RequestTrace } from "../src/bench/types.js";
 import type { GroundTruth } from "../src/runtimes/sim/server.js";
 import { writeResult } from "./lib/result.js";
 import { startSimProcess } from "./lib/sim-process.js";
@@ -32,21 +33,15 @@ const target = { baseUrl: sim.url, model: "sim", endpoint: "completions" as cons
 const counter = await serverCounter(target);
 if (!counter) throw new Error("the sim server has no /tokenize");
 const calibration = await calibrateWithCounter(counter, "server-tokenize");
-const workload: Workload = {
+const workload = workloadOf({
   name: "ttft",
   qps,
   durationS: Number(values.seconds),
   warmup: { seconds: 2 },
   promptLen: { kind: "fixed", value: 64 },
   genTokens: { kind: "fixed", value: Number(values.tokens) },
-  dataset: { kind: "synthetic" },
-  prefix: { length: 0, ratio: 0 },
-  endpoint: "completions",
-  stream: true,
-  arrival: { kind: "poisson" },
-  slo: {},
   seed: 11,
-};
+});
 const plan = buildPlan(workload, "sim", calibration);
 const traces = new Map<string, RequestTrace>();
 await request(`${sim.url}/sim/ground-truth`, { method: "DELETE" }).then((r) => r.body.dump());
@@ -66,8 +61,7 @@ const itlErr: number[] = [];
 let matched = 0;
 for (const g of gt) {
   const t = traces.get(g.id);
-  if (!t || t.outcome !== "ok" || g.firstTokenMs === undefined || t.chunkMs.length !== g.tokenMs.length)
-    continue;
+  if (t?.outcome !== "ok" || g.firstTokenMs === undefined || t.chunkMs.length !== g.tokenMs.length) continue;
   matched++;
   ttftErr.push(t.chunkMs[0]! - t.sendMs - (g.firstTokenMs - g.receivedMs));
   for (let k = 1; k < g.tokenMs.length; k++) {

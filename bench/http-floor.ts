@@ -19,7 +19,11 @@ async function child(code: string): Promise<{ port: number; stop: () => void }> 
 
 const summary = (xs: number[]) => {
   const s = Float64Array.from(xs).sort();
-  return { p50: percentile(s, 50) ?? Number.NaN, p90: percentile(s, 90) ?? Number.NaN, p99: percentile(s, 99) ?? Number.NaN };
+  return {
+    p50: percentile(s, 50) ?? Number.NaN,
+    p90: percentile(s, 90) ?? Number.NaN,
+    p99: percentile(s, 99) ?? Number.NaN,
+  };
 };
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const N = 1000;
@@ -86,7 +90,8 @@ const figures = {
   undiciWriteToHeadersMs: summary(writeToHeaders),
   undiciDispatchToHeadersMs: summary(toHeaders),
 };
-const f = (s: { p50: number; p90: number; p99: number }) => `p50 ${s.p50.toFixed(3)}  p90 ${s.p90.toFixed(3)}  p99 ${s.p99.toFixed(3)} ms`;
+const f = (s: { p50: number; p90: number; p99: number }) =>
+  `p50 ${s.p50.toFixed(3)}  p90 ${s.p90.toFixed(3)}  p99 ${s.p99.toFixed(3)} ms`;
 console.log(`raw TCP round trip:                      ${f(figures.tcpRoundTripMs)}`);
 console.log(`undici dispatch → socket write:          ${f(figures.undiciDispatchToWriteMs)}`);
 console.log(`undici socket write → response headers:  ${f(figures.undiciWriteToHeadersMs)}`);

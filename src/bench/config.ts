@@ -106,6 +106,27 @@ export function defaultConfig(model: string, runtime: string): BenchConfig {
   return configFromObject({ model, runtimes: [runtime], workloads: [DEFAULT_WORKLOAD] });
 }
 
+/**
+ * A normalized workload with the config file's defaults (no warmup, synthetic prompts, no shared
+ * prefix, completions, streamed, Poisson, no SLO, seed 0), for code that builds workloads
+ * directly rather than from a file: benchmarks of the harness, tests.
+ */
+export function workloadOf(
+  fields: Partial<Workload> & Pick<Workload, "name" | "promptLen" | "genTokens">,
+): Workload {
+  return {
+    warmup: { requests: 0 },
+    dataset: { kind: "synthetic" },
+    prefix: { length: 0, ratio: 0 },
+    endpoint: "completions",
+    stream: true,
+    arrival: { kind: "poisson" },
+    slo: {},
+    seed: 0,
+    ...fields,
+  };
+}
+
 /** The built-in workload, in the file's words. */
 export const DEFAULT_WORKLOAD = {
   name: "default",

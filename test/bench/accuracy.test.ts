@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { aggregate, type WorkloadMetrics } from "../../src/bench/aggregate.js";
+import { workloadOf } from "../../src/bench/config.js";
 import { buildPlan, type Plan } from "../../src/bench/plan.js";
 import { type Calibration, calibrateWithCounter, serverCounter } from "../../src/bench/prompts.js";
 import { runBenchmark } from "../../src/bench/run.js";
@@ -20,22 +21,15 @@ import { byId, type SimChild, type SimChildOptions, startSimChild } from "../hel
 const MODEL = "sim";
 
 function workload(extra: Partial<Workload> = {}): Workload {
-  return {
+  return workloadOf({
     name: "acc",
     qps: 100,
     numRequests: 100,
-    warmup: { requests: 0 },
     promptLen: { kind: "fixed", value: 16 },
     genTokens: { kind: "fixed", value: 4 },
-    dataset: { kind: "synthetic" },
-    prefix: { length: 0, ratio: 0 },
-    endpoint: "completions",
-    stream: true,
-    arrival: { kind: "poisson" },
-    slo: {},
     seed: 7,
     ...extra,
-  };
+  });
 }
 
 const sims: SimChild[] = [];

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { configFromObject } from "../../src/bench/config.js";
+import { configFromObject, workloadOf } from "../../src/bench/config.js";
 import {
   buildPlan,
   type DatasetPrompts,
@@ -29,22 +29,15 @@ beforeAll(async () => {
 });
 
 function workload(extra: Partial<Workload> = {}): Workload {
-  return {
+  return workloadOf({
     name: "w",
     qps: 10,
     numRequests: 200,
-    warmup: { requests: 0 },
     promptLen: { kind: "uniform", min: 16, max: 64 },
     genTokens: { kind: "uniform", min: 4, max: 32 },
-    dataset: { kind: "synthetic" },
-    prefix: { length: 0, ratio: 0 },
-    endpoint: "completions",
-    stream: true,
-    arrival: { kind: "poisson" },
-    slo: {},
     seed: 42,
     ...extra,
-  };
+  });
 }
 
 interface Body {
