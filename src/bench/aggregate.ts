@@ -373,6 +373,14 @@ export class Aggregator {
     if (queued !== undefined && queued > 0) {
       lagMessages.push(`${queued} request(s) waited for max_concurrency before being sent`);
     }
+    const ttftMs = summarize(this.ttft.view());
+    const ttftFromScheduledMs = summarize(this.ttftSched.view());
+    if (lagMessages.length > 0 && ttftMs !== undefined && ttftFromScheduledMs !== undefined) {
+      lagMessages.push(
+        `TTFT p50/p99 from the scheduled time ${fmt(ttftFromScheduledMs.p50)}/${fmt(ttftFromScheduledMs.p99)} ms, ` +
+          `from send ${fmt(ttftMs.p50)}/${fmt(ttftMs.p99)} ms`,
+      );
+    }
     const lagMessage = lagMessages.length > 0 ? lagMessages.join("; ") : undefined;
 
     const m: WorkloadMetrics = {
@@ -383,8 +391,8 @@ export class Aggregator {
       durationS,
       offeredQps: ctx.offeredQps,
       tokenSource: ctx.tokenSource,
-      ttftMs: summarize(this.ttft.view()),
-      ttftFromScheduledMs: summarize(this.ttftSched.view()),
+      ttftMs,
+      ttftFromScheduledMs,
       e2eMs: summarize(this.e2e.view()),
       e2eFromScheduledMs: summarize(this.e2eSched.view()),
       tpotMs: summarize(this.tpot.view()),

@@ -283,6 +283,9 @@ describe("aggregate", () => {
     expect(m.clientLagMs!.p99).toBeCloseTo(1.92, 12);
     expect(m.lagWarning).toBe(true);
     expect(m.lagMessage).toContain("client lag p99 1.92 ms");
+    // Latencies from the scheduled time stand next to those from send: TTFTs 100/200/300 vs 100/198/300.
+    expect(m.lagMessage).toContain("TTFT p50/p99 from the scheduled time 200/");
+    expect(m.lagMessage).toContain("from send 198/");
 
     const onTime = fixture().map((t) => ({ ...t, sendMs: t.scheduledMs }));
     const quiet = aggregate(onTime, { slo: {} });
@@ -290,7 +293,9 @@ describe("aggregate", () => {
     expect(quiet.lagMessage).toBeUndefined();
     const queued = aggregate(onTime, { slo: {}, queuedRequests: 3 });
     expect(queued.lagWarning).toBe(true);
-    expect(queued.lagMessage).toBe("3 request(s) waited for max_concurrency before being sent");
+    expect(queued.lagMessage).toMatch(
+      /^3 request\(s\) waited for max_concurrency before being sent; TTFT p50\/p99 from the scheduled time /,
+    );
     expect(queued.queuedRequests).toBe(3);
   });
 
