@@ -177,7 +177,7 @@ export async function runBenchmark(opts: BenchRunOptions): Promise<BenchResult> 
       }
     }
   } finally {
-    writer?.close();
+    await writer?.close();
     for (const s of started) await s.stop();
   }
 
@@ -214,7 +214,7 @@ export async function runBenchmark(opts: BenchRunOptions): Promise<BenchResult> 
     const out = writer as TraceWriter;
     const plan = buildPlan(workload, config.model, calibration, dataset);
     emit({ kind: "start", workload: workload.name, runtime, planned: plan.count });
-    const from = out.offset();
+    const from = await out.offset();
     const run = await runPlan({
       target,
       plan,
@@ -224,7 +224,7 @@ export async function runBenchmark(opts: BenchRunOptions): Promise<BenchResult> 
       requestIdPrefix: `${workload.name}-${runtime}`,
     });
     if (run.interrupted) interrupted = true;
-    const to = out.offset();
+    const to = await out.offset();
     const agg = new Aggregator({
       slo: workload.slo,
       ...(config.cost === undefined ? {} : { cost: config.cost }),
@@ -291,7 +291,11 @@ async function probe(url: string, runtime: string): Promise<unknown> {
   );
 }
 
-/** Calibrates on the first target that has /tokenize; the plan is shared by all runtimes. */
+/**
+ * Calibrates on the first target that has /tokenize (the plan is shared by all runtimes); else,
+ * for a synthetic model, on its own tokenizer (cl100k_base, plus the BOS token llama.cpp adds);
+ * else prompt lengths are checked against the server's usage afterwards.
+ */
 async function calibrate(
   targets: TargetInfo[],
   model: string,
@@ -300,6 +304,9 @@ async function calibrate(
   for (const t of targets) {
     const counter = await serverCounter({ baseUrl: t.url, model, endpoint });
     if (counter) return calibrateWithCounter(counter, "server-tokenize");
+  }
+  if (model.startsWith("synthetic:") && endpoint === "completions") {
+    return calibrateWithCounter(async (text) => countTokens(text) + 1, "local-tokenizer");
   }
   return uncalibrated();
 }

@@ -3,26 +3,36 @@
  * run of any length holds only the requests in flight. Each line also names its workload and
  * runtime. A phase is read back for aggregation by the byte range it wrote.
  */
-import { closeSync, fsyncSync, openSync, readSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, fsync, openSync, readSync, write } from "node:fs";
 import { StringDecoder } from "node:string_decoder";
 import type { RequestTrace } from "./types.js";
 
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
+/**
+ * Appends trace lines without blocking the event loop: lines are batched and written by libuv's
+ * thread pool, so a slow disk never delays a scheduled send or a chunk's timestamp.
+ */
 export class TraceWriter {
   private readonly fd: number;
   private pending: string[] = [];
   private pendingBytes = 0;
-  private position = 0;
+  /** Bytes handed to the file so far (written or in flight), from its start. */
+  private position: number;
+  private inFlight: Promise<void> = Promise.resolve();
+  private failure: Error | undefined;
   written = 0;
 
   constructor(readonly path: string) {
     this.fd = openSync(path, "a");
+    this.position = fstatSync(this.fd).size;
   }
 
-  /** Byte offset after everything written so far (flushes first). */
-  offset(): number {
+  /** Byte offset after everything written so far, once it is on disk. */
+  async offset(): Promise<number> {
     this.flush();
+    await this.inFlight;
+    if (this.failure) throw this.failure;
     return this.position;
   }
 
@@ -34,20 +44,35 @@ export class TraceWriter {
     if (this.pendingBytes > 1 << 16) this.flush();
   }
 
-  flush(): void {
+  private flush(): void {
     if (this.pending.length === 0) return;
     const buf = Buffer.from(this.pending.join(""), "utf8");
     this.pending = [];
     this.pendingBytes = 0;
-    let off = 0;
-    while (off < buf.length) off += writeSync(this.fd, buf, off, buf.length - off);
     this.position += buf.length;
+    // Writes are chained, so the file keeps the order the lines were written in.
+    this.inFlight = this.inFlight
+      .then(() => writeAll(this.fd, buf))
+      .catch((err: Error) => {
+        this.failure ??= err;
+      });
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.flush();
-    fsyncSync(this.fd);
+    await this.inFlight;
+    await new Promise<void>((resolve) => fsync(this.fd, () => resolve()));
     closeSync(this.fd);
+    if (this.failure) throw this.failure;
+  }
+}
+
+async function writeAll(fd: number, buf: Buffer): Promise<void> {
+  let off = 0;
+  while (off < buf.length) {
+    off += await new Promise<number>((resolve, reject) =>
+      write(fd, buf, off, buf.length - off, null, (err, n) => (err ? reject(err) : resolve(n))),
+    );
   }
 }
 
