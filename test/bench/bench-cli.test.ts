@@ -365,6 +365,67 @@ workloads:
   });
 });
 
+describe("tokenforge bench interrupted with Ctrl-C", () => {
+  it("ends requests in flight as incomplete, writes the files marked incomplete and exits 130", async () => {
+    const slow = await startSimChild({ ttftMs: 20, itlMs: 20 });
+    try {
+      const config = file(
+        "slow.yaml",
+        `model: sim
+runtimes: [slow]
+targets: { slow: "${slow.url}" }
+workloads:
+  - name: long
+    qps: 20
+    num_requests: 200
+    prompt_len: 16
+    gen_tokens: 50
+`,
+      );
+      const out = join(dir, "interrupted");
+      const child = spawn(process.execPath, ["--import", "tsx", CLI, "bench", config, "--out", out], {
+        cwd: ROOT,
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.setEncoding("utf8").on("data", (d: string) => {
+        stdout += d;
+      });
+      child.stderr.setEncoding("utf8").on("data", (d: string) => {
+        stderr += d;
+      });
+      // Interrupt once the measured phase has requests in flight.
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`never started: ${stderr}`)), 30_000);
+        child.stderr.on("data", () => {
+          if (stderr.includes("running long")) {
+            clearTimeout(timer);
+            setTimeout(resolve, 1500);
+          }
+        });
+      });
+      child.kill("SIGINT");
+      const code = await new Promise<number | null>((resolve) => child.once("close", resolve));
+
+      expect(code).toBe(130);
+      expect(stderr).toContain("interrupted");
+      expect(stdout).toContain("partial results (incomplete)");
+      const result = JSON.parse(readFileSync(join(out, "result.json"), "utf8")) as BenchResult;
+      expect(result.status).toBe("incomplete");
+      const m = result.results[0]!.metrics;
+      expect(m.counts.incomplete).toBeGreaterThan(0);
+      expect(m.counts.ok).toBeGreaterThan(0);
+      expect(result.results[0]!.run.notSent).toBeGreaterThan(0);
+      const traces = readLines(join(out, "requests.jsonl"));
+      expect(traces.length).toBe(m.counts.total);
+      expect(traces.filter((t) => t.outcome === "incomplete").length).toBe(m.counts.incomplete);
+    } finally {
+      await slow.stop();
+    }
+  });
+});
+
 describe("tokenforge bench on the real engine", () => {
   it("runs the default workload on a local llama.cpp worker with exact token counts", async () => {
     const out = join(dir, "default-run");
