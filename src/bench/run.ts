@@ -104,6 +104,18 @@ export async function runBenchmark(opts: BenchRunOptions): Promise<BenchResult> 
   let calibration: Calibration = uncalibrated();
 
   try {
+    // Every runtime needs a target or a way to start one here, checked before anything starts.
+    const known = opts.runtimes.names();
+    for (const name of config.runtimes) {
+      if (config.targets[name] === undefined && !known.includes(name)) {
+        throw new TokenForgeError(
+          "invalid_request",
+          `runtime "${name}" has no target and cannot be started here: set targets.${name} to the URL of a running server` +
+            ` (runtimes TokenForge starts itself: ${known.join(", ") || "none"})`,
+          { field: `targets.${name}` },
+        );
+      }
+    }
     // Attach to or start every target before anything is timed; an unreachable one fails the run.
     for (const name of config.runtimes) {
       const url = config.targets[name];

@@ -179,6 +179,26 @@ workloads:
     expect(r.stderr).toMatch(/nope/);
     expect(existsSync(join(dir, "nope"))).toBe(false);
   });
+
+  it("asks for a target for a runtime it cannot start (the original config format), exit 2", async () => {
+    const config = file(
+      "original.yaml",
+      `model: meta-llama/Llama-3-8b-instruct
+runtimes: [vllm, transformers]
+workloads:
+  - name: qa-short
+    qps: 5
+    duration_s: 180
+    prompt_len: 256
+    gen_tokens: 128
+`,
+    );
+    const r = await cli(["bench", config, "--out", join(dir, "original")]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("targets.vllm");
+    expect(r.stderr).toContain("set targets.vllm to the URL of a running server");
+    expect(existsSync(join(dir, "original"))).toBe(false);
+  });
 });
 
 describe("tokenforge bench against simulated servers", () => {
