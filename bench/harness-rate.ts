@@ -6,7 +6,7 @@
  * The same schedule is then run by a straightforward client (bench/lib/naive-client.ts) for
  * comparison, in the same run.
  *
- *   npm run build && npx tsx bench/harness-rate.ts [--rates 250,500,1000,1500] [--seconds 10] [--no-naive]
+ *   npm run build && npx tsx bench/harness-rate.ts [--rates 250,500,1000,1500] [--seconds 10] [--no-naive] [--write-each]
  */
 import { parseArgs } from "node:util";
 import { workloadOf } from "../src/bench/config.js";
@@ -24,12 +24,20 @@ const { values } = parseArgs({
     rates: { type: "string", default: "250,500,1000,1500,2000" },
     seconds: { type: "string", default: "10" },
     "no-naive": { type: "boolean", default: false },
+    "write-each": { type: "boolean", default: false },
   },
 });
 const rates = values.rates.split(",").map(Number);
 const seconds = Number(values.seconds);
 
-const sim = await startSimProcess(["--output-tokens", "64", "--no-ground-truth"]);
+// --write-each: the sim writes each token's event in its own event-loop turn, as a server that
+// generates tokens one at a time, instead of one write per reply.
+const sim = await startSimProcess([
+  "--output-tokens",
+  "64",
+  "--no-ground-truth",
+  ...(values["write-each"] ? ["--write-each"] : []),
+]);
 const target = { baseUrl: sim.url, model: "sim", endpoint: "completions" as const, stream: true };
 const counter = await serverCounter(target);
 if (!counter) throw new Error("the sim server has no /tokenize");
@@ -139,4 +147,4 @@ const sustained = rows
 console.log(
   `highest offered rate with achieved/offered >= 0.99 and lag p99 < 1 ms: ${sustained.toFixed(0)} req/s`,
 );
-writeResult("harness-rate", { seconds, rows, sustainedRate: sustained });
+writeResult("harness-rate", { seconds, writeEach: values["write-each"], rows, sustainedRate: sustained });

@@ -102,6 +102,25 @@ describe("completions", () => {
     expect(gt!.endMs).toBeGreaterThanOrEqual(gt!.tokenMs[2]!);
   });
 
+  it("with writeEach, writes every chunk in its own turn and sends the same reply", async () => {
+    const server = await sim({ writeEach: true });
+    const res = await post(server, "/v1/completions", {
+      model: "sim",
+      prompt: "a b",
+      max_tokens: 5,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    const { events, done } = parseSse(await res.text());
+    expect(done).toBe(true);
+    expect(events.slice(0, 5).map((e) => e.choices[0]!.text)).toEqual(Array(5).fill(" tok"));
+    expect(events[5]!.usage).toEqual({ prompt_tokens: 2, completion_tokens: 5, total_tokens: 7 });
+    // One event-loop turn per chunk: the writes are spread in time, not one synchronous burst.
+    const [gt] = server.groundTruth();
+    expect(gt!.tokenMs).toHaveLength(5);
+    expect(gt!.tokenMs[4]!).toBeGreaterThan(gt!.tokenMs[0]!);
+  });
+
   it("uses outputTokens over max_tokens, 16 when neither is given, and says stop below max_tokens", async () => {
     const fixed = await sim({ outputTokens: 5 });
     const a = parseSse(

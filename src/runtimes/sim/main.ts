@@ -21,6 +21,7 @@ const USAGE = `Usage: sim [flags]
   --error-every N        answer every Nth generation request with a 500
   --max-model-len N      context length (default 131072)
   --no-ground-truth      keep no ground-truth records (for throughput runs)
+  --write-each           with zero delays, write each chunk in its own event-loop turn
 `;
 
 class FlagError extends Error {}
@@ -72,6 +73,7 @@ function parseSimArgs(argv: string[]): SimOptions | "help" {
         "error-every": { type: "string" },
         "max-model-len": { type: "string" },
         "no-ground-truth": { type: "boolean" },
+        "write-each": { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -98,6 +100,7 @@ function parseSimArgs(argv: string[]): SimOptions | "help" {
     errorEvery: numberFlag(values, "error-every", "count"),
     maxModelLen: numberFlag(values, "max-model-len", "count"),
     recordGroundTruth: values["no-ground-truth"] !== true,
+    writeEach: values["write-each"] === true,
   };
   return opts;
 }

@@ -46,6 +46,11 @@ export interface SimOptions {
   errorEvery?: number;
   /** Keep a ground-truth record per generation request. Default true. */
   recordGroundTruth?: boolean;
+  /**
+   * With zero delays, write every chunk with its own socket write, as a server emitting tokens one
+   * at a time does, instead of one coalesced write per reply. Default false.
+   */
+  writeEach?: boolean;
   /** At most this many records are kept; later ones are dropped (and counted). Default 100,000. */
   groundTruthLimit?: number;
   /** Context length: prompt plus max_tokens above it is refused (400). Default 131,072. */
@@ -295,6 +300,7 @@ function resolveOptions(opts: SimOptions) {
     usageSkew: num("usageSkew", opts.usageSkew, 0, Number.MIN_SAFE_INTEGER, true),
     errorEvery: opts.errorEvery === undefined ? 0 : num("errorEvery", opts.errorEvery, 0, 0, true),
     recordGroundTruth: opts.recordGroundTruth ?? true,
+    writeEach: opts.writeEach ?? false,
     groundTruthLimit: num("groundTruthLimit", opts.groundTruthLimit, 100_000, 0, true),
     maxModelLen: num("maxModelLen", opts.maxModelLen, 131_072, 1, true),
     maxBodyBytes: num("maxBodyBytes", opts.maxBodyBytes, 16 * 1024 * 1024, 1, true),
@@ -304,7 +310,8 @@ function resolveOptions(opts: SimOptions) {
 export async function startSimServer(opts: SimOptions = {}): Promise<SimServer> {
   const o = resolveOptions(opts);
   const random = mulberry32(o.seed);
-  const zeroDelay = o.ttftMs === 0 && o.itlMs === 0 && o.jitterMs === 0;
+  // writeEach takes the timed path with zero delays: every chunk is its own event-loop turn.
+  const zeroDelay = o.ttftMs === 0 && o.itlMs === 0 && o.jitterMs === 0 && !o.writeEach;
   const modelJson = JSON.stringify(o.model);
   const idPrefix = `sim-${Math.floor(Math.random() * 0xffffffff)
     .toString(16)
@@ -446,7 +453,7 @@ export async function startSimServer(opts: SimOptions = {}): Promise<SimServer> 
         }
         const d = jittered(o.itlMs);
         this.target = now + d;
-        if (d > 0) {
+        if (d > 0 || o.writeEach) {
           this.wait(d);
           return;
         }
