@@ -16,6 +16,7 @@ import type { RuntimeRegistry } from "../runtimes/registry.js";
 import { Aggregator, type WorkloadMetrics } from "./aggregate.js";
 import type { Target } from "./client.js";
 import { type Environment, environment } from "./environment.js";
+import type { BenchMetrics } from "./live-metrics.js";
 import { type LocalTarget, startLocalTarget } from "./local-target.js";
 import { buildPlan, type DatasetPrompts, loadDataset } from "./plan.js";
 import { type Calibration, calibrateWithCounter, serverCounter, uncalibrated } from "./prompts.js";
@@ -86,6 +87,8 @@ export interface BenchRunOptions {
   workerArgs?: string[];
   /** Add vLLM's per-request arrays (`--save-detailed`) to the vLLM view; they grow with the run. */
   vllmDetailed?: boolean;
+  /** Live Prometheus series of the run (`--metrics-port`). */
+  metrics?: BenchMetrics;
 }
 
 /** Runs the config; the returned result is also written to `outDir/result.json`. */
@@ -230,8 +233,14 @@ export async function runBenchmark(opts: BenchRunOptions): Promise<BenchResult> 
     const run = await runPlan({
       target,
       plan,
-      onTrace: (trace) => out.write(workload.name, runtime, trace),
-      onProgress: (progress) => emit({ kind: "progress", workload: workload.name, runtime, progress }),
+      onTrace: (trace) => {
+        out.write(workload.name, runtime, trace);
+        opts.metrics?.observe(workload.name, runtime, trace);
+      },
+      onProgress: (progress) => {
+        opts.metrics?.setInFlight(workload.name, runtime, progress.inFlight);
+        emit({ kind: "progress", workload: workload.name, runtime, progress });
+      },
       ...(opts.signal === undefined ? {} : { signal: opts.signal }),
       requestIdPrefix: `${workload.name}-${runtime}`,
     });

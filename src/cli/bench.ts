@@ -4,16 +4,18 @@
  * and writes the result files. Ctrl-C stops sending, ends requests in flight as incomplete and
  * still writes everything, marked incomplete.
  */
-import { resolve } from "node:path";
+import { basename, resolve } from "node:path";
 import type { Command } from "commander";
 import { defaultConfig, loadConfig } from "../bench/config.js";
+import { BenchMetrics } from "../bench/live-metrics.js";
 import { type BenchEvent, runBenchmark } from "../bench/run.js";
 import { renderTable } from "../bench/table.js";
 import type { BenchConfig } from "../bench/types.js";
 import type { TokenForgeEnv } from "../config.js";
 import { TokenForgeError } from "../errors.js";
 import type { RuntimeRegistry } from "../runtimes/registry.js";
-import { positiveInt } from "./parse.js";
+import { startMetricsServer } from "../telemetry/metrics-server.js";
+import { port, positiveInt } from "./parse.js";
 
 interface BenchFlags {
   out?: string;
@@ -25,6 +27,7 @@ interface BenchFlags {
   parallel?: number;
   quiet: boolean;
   vllmDetailed: boolean;
+  metricsPort?: number;
 }
 
 export const DEFAULT_BENCH_MODEL = "synthetic:tiny";
@@ -45,6 +48,11 @@ export function registerBenchCommand(program: Command, env: TokenForgeEnv, runti
     .option("--seed <n>", "override the config's seed", seedArg)
     .option("--parallel <n>", "sequences per local worker (passed as --parallel)", positiveInt)
     .option("--vllm-detailed", "add per-request arrays to the vLLM-format files (as --save-detailed)", false)
+    .option(
+      "--metrics-port <port>",
+      "serve the run's live Prometheus series on 127.0.0.1:<port>/metrics",
+      port,
+    )
     .option("--quiet", "no live progress", false)
     .action(async (configPath: string | undefined, flags: BenchFlags) => {
       let config: BenchConfig;
@@ -62,6 +70,12 @@ export function registerBenchCommand(program: Command, env: TokenForgeEnv, runti
           : (configPath.split(/[\\/]/).pop() ?? "run").replace(/\.[^.]+$/, "");
       const outDir = resolve(flags.out ?? `${env.resultsDir}/${stamp(new Date())}-${name}`);
 
+      const metrics = flags.metricsPort === undefined ? undefined : new BenchMetrics(basename(outDir));
+      const metricsServer =
+        metrics === undefined
+          ? undefined
+          : await startMetricsServer(metrics.registry, { port: flags.metricsPort });
+      if (metricsServer) process.stderr.write(`live metrics at ${metricsServer.url}/metrics\n`);
       const controller = new AbortController();
       let interrupts = 0;
       const onSigint = () => {
@@ -84,6 +98,7 @@ export function registerBenchCommand(program: Command, env: TokenForgeEnv, runti
           signal: controller.signal,
           workerArgs: flags.parallel === undefined ? [] : ["--parallel", String(flags.parallel)],
           vllmDetailed: flags.vllmDetailed,
+          ...(metrics === undefined ? {} : { metrics }),
         });
         show.end();
         if (flags.json) {
@@ -119,6 +134,7 @@ export function registerBenchCommand(program: Command, env: TokenForgeEnv, runti
       } finally {
         show.end();
         process.off("SIGINT", onSigint);
+        await metricsServer?.close();
       }
     });
 }

@@ -1,0 +1,221 @@
+/**
+ * Every Prometheus series TokenForge exposes, with its meaning, in one place. The worker and the
+ * harness build their registries from these entries (telemetry/prom.ts), docs/metrics.md
+ * describes them, and dashboards are checked against the names here.
+ *
+ * Worker series that mirror vLLM's carry the prefix `tokenforge:` in place of `vllm:` and keep
+ * vLLM's meaning and units (`mirrors` names the vLLM series). Harness series describe what the
+ * benchmark client saw, per run, workload and runtime.
+ */
+
+export type MetricType = "counter" | "gauge" | "histogram";
+
+export interface MetricSpec {
+  name: string;
+  type: MetricType;
+  help: string;
+  labels: readonly string[];
+  buckets?: readonly number[];
+  /** Who exposes it. */
+  component: "worker" | "harness";
+  /** The vLLM series with the same meaning, when there is one. */
+  mirrors?: string;
+}
+
+/** Buckets suited to LLM serving: TTFT from 1 ms to a minute and more, token gaps from 1 ms to seconds. */
+export const BUCKETS = {
+  ttft: [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80],
+  itl: [
+    0.001, 0.0025, 0.005, 0.01, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5,
+    0.75, 1, 2.5,
+  ],
+  e2e: [0.01, 0.05, 0.1, 0.3, 0.5, 0.8, 1, 1.5, 2, 2.5, 5, 10, 15, 20, 30, 40, 50, 60, 120, 240],
+  tokens: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000],
+  /** Client lag: 10 µs to a second. */
+  lag: [0.00001, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+} as const;
+
+const MODEL = ["model_name"] as const;
+const BENCH = ["run", "workload", "runtime"] as const;
+
+export const CATALOGUE = {
+  // ---- worker (`tokenforge worker`, GET /metrics) ----
+  workerHttpRequests: {
+    name: "tokenforge_http_requests_total",
+    type: "counter",
+    help: "HTTP requests served by the worker, by route and status code.",
+    labels: ["method", "route", "status"],
+    component: "worker",
+  },
+  workerRequestSuccess: {
+    name: "tokenforge:request_success_total",
+    type: "counter",
+    help: "Generation requests that finished, by finish reason (length, stop, abort).",
+    labels: ["model_name", "finished_reason"],
+    component: "worker",
+    mirrors: "vllm:request_success_total",
+  },
+  workerPromptTokens: {
+    name: "tokenforge:prompt_tokens_total",
+    type: "counter",
+    help: "Prompt tokens processed.",
+    labels: MODEL,
+    component: "worker",
+    mirrors: "vllm:prompt_tokens_total",
+  },
+  workerGenerationTokens: {
+    name: "tokenforge:generation_tokens_total",
+    type: "counter",
+    help: "Tokens generated.",
+    labels: MODEL,
+    component: "worker",
+    mirrors: "vllm:generation_tokens_total",
+  },
+  workerTtft: {
+    name: "tokenforge:time_to_first_token_seconds",
+    type: "histogram",
+    help: "Seconds from the request's arrival to its first generated token.",
+    labels: MODEL,
+    buckets: BUCKETS.ttft,
+    component: "worker",
+    mirrors: "vllm:time_to_first_token_seconds",
+  },
+  workerItl: {
+    name: "tokenforge:inter_token_latency_seconds",
+    type: "histogram",
+    help: "Seconds between consecutive generated tokens of one request.",
+    labels: MODEL,
+    buckets: BUCKETS.itl,
+    component: "worker",
+    mirrors: "vllm:inter_token_latency_seconds",
+  },
+  workerE2e: {
+    name: "tokenforge:e2e_request_latency_seconds",
+    type: "histogram",
+    help: "Seconds from the request's arrival to its last token.",
+    labels: MODEL,
+    buckets: BUCKETS.e2e,
+    component: "worker",
+    mirrors: "vllm:e2e_request_latency_seconds",
+  },
+  workerQueueTime: {
+    name: "tokenforge:request_queue_time_seconds",
+    type: "histogram",
+    help: "Seconds a request waited for a free sequence before generation began.",
+    labels: MODEL,
+    buckets: BUCKETS.ttft,
+    component: "worker",
+    mirrors: "vllm:request_queue_time_seconds",
+  },
+  workerRequestPromptTokens: {
+    name: "tokenforge:request_prompt_tokens",
+    type: "histogram",
+    help: "Prompt tokens per finished request.",
+    labels: MODEL,
+    buckets: BUCKETS.tokens,
+    component: "worker",
+    mirrors: "vllm:request_prompt_tokens",
+  },
+  workerRequestGenerationTokens: {
+    name: "tokenforge:request_generation_tokens",
+    type: "histogram",
+    help: "Generated tokens per finished request.",
+    labels: MODEL,
+    buckets: BUCKETS.tokens,
+    component: "worker",
+    mirrors: "vllm:request_generation_tokens",
+  },
+  workerRunning: {
+    name: "tokenforge:num_requests_running",
+    type: "gauge",
+    help: "Requests holding a sequence in the running batch.",
+    labels: MODEL,
+    component: "worker",
+    mirrors: "vllm:num_requests_running",
+  },
+  workerWaiting: {
+    name: "tokenforge:num_requests_waiting",
+    type: "gauge",
+    help: "Requests queued for a free sequence.",
+    labels: MODEL,
+    component: "worker",
+    mirrors: "vllm:num_requests_waiting",
+  },
+  workerKvCacheUsage: {
+    name: "tokenforge:kv_cache_usage_perc",
+    type: "gauge",
+    help: "Fraction of KV-cache cells in use (0..1), as vLLM's kv_cache_usage_perc.",
+    labels: MODEL,
+    component: "worker",
+    mirrors: "vllm:kv_cache_usage_perc",
+  },
+
+  // ---- harness (`tokenforge bench --metrics-port`, GET /metrics while a run goes) ----
+  benchRequests: {
+    name: "tokenforge_bench_requests_total",
+    type: "counter",
+    help: "Benchmark requests that ended, by outcome (ok, error, incomplete); warmup excluded.",
+    labels: [...BENCH, "outcome"],
+    component: "harness",
+  },
+  benchTtft: {
+    name: "tokenforge_bench_time_to_first_token_seconds",
+    type: "histogram",
+    help: "Client-side TTFT: first content chunk − send, ok requests.",
+    labels: BENCH,
+    buckets: BUCKETS.ttft,
+    component: "harness",
+  },
+  benchItl: {
+    name: "tokenforge_bench_inter_token_latency_seconds",
+    type: "histogram",
+    help: "Client-side gaps between consecutive content chunks (vLLM's ITL), ok requests.",
+    labels: BENCH,
+    buckets: BUCKETS.itl,
+    component: "harness",
+  },
+  benchE2e: {
+    name: "tokenforge_bench_e2e_request_latency_seconds",
+    type: "histogram",
+    help: "Client-side end-to-end latency: last byte − send, ok requests.",
+    labels: BENCH,
+    buckets: BUCKETS.e2e,
+    component: "harness",
+  },
+  benchClientLag: {
+    name: "tokenforge_bench_client_lag_seconds",
+    type: "histogram",
+    help: "Send − scheduled time: how far the client fell behind its schedule.",
+    labels: BENCH,
+    buckets: BUCKETS.lag,
+    component: "harness",
+  },
+  benchPromptTokens: {
+    name: "tokenforge_bench_prompt_tokens_total",
+    type: "counter",
+    help: "Prompt tokens of ok requests, as the server's usage reported them.",
+    labels: BENCH,
+    component: "harness",
+  },
+  benchOutputTokens: {
+    name: "tokenforge_bench_output_tokens_total",
+    type: "counter",
+    help: "Completion tokens of ok requests, as the server's usage reported them.",
+    labels: BENCH,
+    component: "harness",
+  },
+  benchInFlight: {
+    name: "tokenforge_bench_requests_in_flight",
+    type: "gauge",
+    help: "Requests sent and not yet ended.",
+    labels: BENCH,
+    component: "harness",
+  },
+} as const satisfies Record<string, MetricSpec>;
+
+export type CatalogueKey = keyof typeof CATALOGUE;
+
+/** Every series name, for checks of dashboards and docs. */
+export function metricNames(): string[] {
+  return Object.values(CATALOGUE).map((m) => m.name);
+}
