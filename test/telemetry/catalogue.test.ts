@@ -4,6 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import type { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
 import { BenchMetrics } from "../../src/bench/live-metrics.js";
 import { CATALOGUE, metricNames } from "../../src/telemetry/catalogue.js";
@@ -11,8 +12,8 @@ import { WorkerMetrics } from "../../src/worker/metrics.js";
 
 const DOCS = readFileSync(join(import.meta.dirname, "..", "..", "docs", "metrics.md"), "utf8");
 
-async function exposed(registry: { getMetricsAsJSON(): Promise<{ name: string; type: string }[]> }) {
-  return (await registry.getMetricsAsJSON()).map((m) => ({ name: m.name, type: m.type }));
+async function exposed(registry: Registry) {
+  return (await registry.getMetricsAsJSON()).map((m) => ({ name: m.name, type: String(m.type) }));
 }
 
 describe("metric catalogue", () => {
