@@ -150,6 +150,35 @@ export const CATALOGUE = {
     mirrors: "vllm:kv_cache_usage_perc",
   },
 
+  gpuMemoryUsed: {
+    name: "tokenforge_gpu_memory_used_bytes",
+    type: "gauge",
+    help: "GPU memory in use, from nvidia-smi; no series on a machine without a GPU.",
+    labels: ["gpu", "name"],
+    component: "worker",
+  },
+  gpuMemoryTotal: {
+    name: "tokenforge_gpu_memory_total_bytes",
+    type: "gauge",
+    help: "GPU memory in total, from nvidia-smi; no series on a machine without a GPU.",
+    labels: ["gpu", "name"],
+    component: "worker",
+  },
+  gpuUtilization: {
+    name: "tokenforge_gpu_utilization_ratio",
+    type: "gauge",
+    help: "GPU utilisation (0..1) over nvidia-smi's last sample period; absent when not reported.",
+    labels: ["gpu", "name"],
+    component: "worker",
+  },
+  gpuPower: {
+    name: "tokenforge_gpu_power_watts",
+    type: "gauge",
+    help: "GPU power draw in watts, from nvidia-smi; absent when not reported.",
+    labels: ["gpu", "name"],
+    component: "worker",
+  },
+
   // ---- harness (`tokenforge bench --metrics-port`, GET /metrics while a run goes) ----
   benchRequests: {
     name: "tokenforge_bench_requests_total",

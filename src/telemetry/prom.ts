@@ -25,7 +25,7 @@ export function histogram<L extends string>(spec: MetricSpec, registry: Registry
 export function gauge<L extends string>(
   spec: MetricSpec,
   registry: Registry,
-  read?: (set: (labels: Partial<Record<L, string>>, value: number) => void) => void,
+  read?: (set: (labels: Partial<Record<L, string>>, value: number) => void) => void | Promise<void>,
 ): Gauge<L> {
   return new Gauge<L>({
     name: spec.name,
@@ -35,9 +35,11 @@ export function gauge<L extends string>(
     ...(read === undefined
       ? {}
       : {
-          collect(this: Gauge<L>) {
+          async collect(this: Gauge<L>) {
+            const values: [Partial<Record<L, string>>, number][] = [];
+            await read((labels, value) => values.push([labels, value]));
             this.reset();
-            read((labels, value) => this.set(labels as Record<L, string>, value));
+            for (const [labels, value] of values) this.set(labels as Record<L, string>, value);
           },
         }),
   });

@@ -7,6 +7,7 @@
 import { type Counter, type Histogram, Registry } from "prom-client";
 import type { EngineStats } from "../spec/engine.js";
 import { CATALOGUE as C, type MetricSpec } from "../telemetry/catalogue.js";
+import { type GpuSample, GpuSampler } from "../telemetry/gpu.js";
 import { counter, gauge, histogram } from "../telemetry/prom.js";
 
 export class WorkerMetrics {
@@ -22,7 +23,10 @@ export class WorkerMetrics {
   readonly requestPromptTokens: Histogram<"model_name">;
   readonly requestGenerationTokens: Histogram<"model_name">;
 
-  constructor(stats: () => (EngineStats & { model: string }) | undefined) {
+  constructor(
+    stats: () => (EngineStats & { model: string }) | undefined,
+    gpus: GpuSampler = new GpuSampler(),
+  ) {
     const r = this.registry;
     this.httpRequests = counter(C.workerHttpRequests, r);
     this.requestSuccess = counter(C.workerRequestSuccess, r);
@@ -43,5 +47,17 @@ export class WorkerMetrics {
     engineGauge(C.workerRunning, (s) => s.running);
     engineGauge(C.workerWaiting, (s) => s.waiting);
     engineGauge(C.workerKvCacheUsage, (s) => s.kvCacheUsage);
+    // GPU series exist only where nvidia-smi reports a GPU: absent, never zero, elsewhere.
+    const gpuGauge = (spec: MetricSpec, pick: (g: GpuSample) => number | undefined) =>
+      gauge<"gpu" | "name">(spec, r, async (set) => {
+        for (const g of (await gpus.sample()) ?? []) {
+          const v = pick(g);
+          if (v !== undefined) set({ gpu: String(g.index), name: g.name }, v);
+        }
+      });
+    gpuGauge(C.gpuMemoryUsed, (g) => g.memoryUsedBytes);
+    gpuGauge(C.gpuMemoryTotal, (g) => g.memoryTotalBytes);
+    gpuGauge(C.gpuUtilization, (g) => g.utilization);
+    gpuGauge(C.gpuPower, (g) => g.powerWatts);
   }
 }
