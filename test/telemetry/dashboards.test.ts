@@ -50,7 +50,7 @@ function dashboards(): { file: string; panels: Panel[] }[] {
 }
 
 /** Series names an expression reads: label matchers, groupings, ranges and numbers removed. */
-export function seriesIn(expr: string): string[] {
+function seriesIn(expr: string): string[] {
   const stripped = expr
     .replace(/\{[^}]*\}/g, " ")
     .replace(/\[[^\]]*\]/g, " ")
