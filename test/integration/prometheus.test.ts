@@ -1,0 +1,159 @@
+/**
+ * The real Prometheus server (Debian's `prometheus`, installed by .ci/run) scraping a live worker
+ * (llama.cpp on synthetic:tiny) and the harness's live series while a benchmark runs against that
+ * worker; the series are then found through Prometheus's HTTP query API. The gateway is not part
+ * of this test yet. Skipped, with the reason printed, where no `prometheus` binary exists.
+ */
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { workloadOf } from "../../src/bench/config.js";
+import { BenchMetrics } from "../../src/bench/live-metrics.js";
+import { freePort } from "../../src/bench/local-target.js";
+import { runBenchmark } from "../../src/bench/run.js";
+import { RuntimeRegistry } from "../../src/runtimes/registry.js";
+import { type MetricsServer, startMetricsServer } from "../../src/telemetry/metrics-server.js";
+import type { RunningWorker } from "../../src/worker/server.js";
+import { startTestWorker } from "../helpers/worker.js";
+
+function prometheusBinary(): string | undefined {
+  const path = process.env.PROMETHEUS_PATH ?? "prometheus";
+  try {
+    execFileSync(path, ["--version"], { stdio: "ignore" });
+    return path;
+  } catch {
+    return undefined;
+  }
+}
+
+const binary = prometheusBinary();
+if (!binary)
+  console.warn(
+    "skipping the Prometheus integration test: no `prometheus` binary (apt-get install prometheus)",
+  );
+
+describe.skipIf(!binary)("Prometheus scraping a worker and a running benchmark", () => {
+  let dir: string;
+  let worker: RunningWorker;
+  let metricsServer: MetricsServer;
+  let metrics: BenchMetrics;
+  let prometheus: ChildProcess;
+  let promUrl: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "tokenforge-prometheus-"));
+    worker = await startTestWorker({ parallel: 4 });
+    metrics = new BenchMetrics("prom-it");
+    metricsServer = await startMetricsServer(metrics.registry);
+    const port = await freePort();
+    promUrl = `http://127.0.0.1:${port}`;
+    const hostOf = (url: string) => new URL(url).host;
+    writeFileSync(
+      join(dir, "prometheus.yml"),
+      `global:
+  scrape_interval: 1s
+scrape_configs:
+  - job_name: tokenforge-worker
+    static_configs: [{ targets: ["${hostOf(worker.url)}"] }]
+  - job_name: tokenforge-bench
+    static_configs: [{ targets: ["${hostOf(metricsServer.url)}"] }]
+`,
+    );
+    prometheus = spawn(
+      binary!,
+      [
+        `--config.file=${join(dir, "prometheus.yml")}`,
+        `--storage.tsdb.path=${join(dir, "data")}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+      ],
+      { stdio: ["ignore", "ignore", "pipe"] },
+    );
+    let log = "";
+    prometheus.stderr?.on("data", (d: Buffer) => {
+      log = (log + d.toString()).slice(-4000);
+    });
+    await until(
+      async () => (await fetch(`${promUrl}/-/ready`).catch(() => undefined))?.status === 200,
+      30_000,
+      () => log,
+    );
+  }, 120_000);
+
+  afterAll(async () => {
+    if (prometheus && prometheus.exitCode === null) {
+      const exited = new Promise((r) => prometheus.once("exit", r));
+      prometheus.kill("SIGTERM");
+      await exited;
+    }
+    await metricsServer?.close();
+    await worker?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("finds the worker's and the harness's series through the query API", async () => {
+    const result = await runBenchmark({
+      config: {
+        model: "synthetic:tiny",
+        runtimes: ["llamacpp"],
+        targets: { llamacpp: worker.url },
+        workloads: [
+          workloadOf({
+            name: "prom",
+            qps: 10,
+            numRequests: 12,
+            promptLen: { kind: "fixed", value: 32 },
+            genTokens: { kind: "fixed", value: 8 },
+          }),
+        ],
+        seed: 1,
+      },
+      runtimes: new RuntimeRegistry([]),
+      outDir: join(dir, "run"),
+      metrics,
+    });
+    const ok = result.results[0]!.metrics.counts.ok;
+    expect(ok).toBe(12);
+
+    // Both targets are up, and the counters reach what the run did (after at least one scrape).
+    await until(async () => (await query('sum(up{job=~"tokenforge-.*"})')) === 2, 20_000);
+    await until(
+      async () => (await query('sum(tokenforge_bench_requests_total{outcome="ok",run="prom-it"})')) === ok,
+      20_000,
+    );
+    await until(
+      async () => ((await query("sum(tokenforge:generation_tokens_total)")) ?? 0) >= ok * 8,
+      20_000,
+    );
+    expect(await query('sum(tokenforge_bench_output_tokens_total{workload="prom",runtime="llamacpp"})')).toBe(
+      ok * 8,
+    );
+    expect(await query("sum(tokenforge_bench_time_to_first_token_seconds_count)")).toBe(ok);
+    expect(
+      await query('sum(tokenforge_http_requests_total{route="/v1/completions",status="200"})'),
+    ).toBeGreaterThanOrEqual(ok);
+  }, 120_000);
+
+  /** The single value of an instant query, or undefined when it has no result. */
+  async function query(q: string): Promise<number | undefined> {
+    const res = await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent(q)}`);
+    const body = (await res.json()) as { status: string; data: { result: { value: [number, string] }[] } };
+    expect(body.status).toBe("success");
+    const v = body.data.result[0]?.value[1];
+    return v === undefined ? undefined : Number(v);
+  }
+});
+
+async function until(
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  detail: () => string = () => "",
+): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms ${detail()}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
