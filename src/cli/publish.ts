@@ -1,0 +1,29 @@
+/** `tokenforge publish RESULTS... --out DIR [--cost PROFILE] [--history N]`: the results site. */
+import { resolve } from "node:path";
+import type { Command } from "commander";
+import { loadCostProfile } from "../bench/config.js";
+import { publish } from "../site/publish.js";
+import { positiveInt } from "./parse.js";
+
+export function registerPublishCommand(program: Command): void {
+  program
+    .command("publish")
+    .description("write the results site (index.html, benchmark-results.html/.json) from result files")
+    .argument("<results...>", "result.json files, run directories, or a results directory")
+    .option("--out <dir>", "where the site goes (its existing history is kept)", "docs")
+    .option("--cost <profile>", "cost profile (YAML): every cost figure is recomputed with it")
+    .option("--history <n>", "runs kept per model and engine", positiveInt, 10)
+    .action((results: string[], flags: { out: string; cost?: string; history: number }) => {
+      const cost =
+        flags.cost === undefined ? undefined : { ...loadCostProfile(flags.cost), source: flags.cost };
+      const site = publish({
+        results,
+        outDir: resolve(flags.out),
+        history: flags.history,
+        ...(cost ? { cost } : {}),
+      });
+      process.stdout.write(
+        `published ${site.entries.length} results to ${resolve(flags.out)} (index.html, benchmark-results.html, benchmark-results.json)\n`,
+      );
+    });
+}
