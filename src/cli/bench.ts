@@ -4,7 +4,7 @@
  * and writes the result files. Ctrl-C stops sending, ends requests in flight as incomplete and
  * still writes everything, marked incomplete.
  */
-import { basename, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import type { Command } from "commander";
 import { defaultConfig, loadConfig } from "../bench/config.js";
 import { BenchMetrics } from "../bench/live-metrics.js";
@@ -13,6 +13,7 @@ import { renderTable } from "../bench/table.js";
 import type { BenchConfig } from "../bench/types.js";
 import type { TokenForgeEnv } from "../config.js";
 import { TokenForgeError } from "../errors.js";
+import { writeReport } from "../report/write.js";
 import type { RuntimeRegistry } from "../runtimes/registry.js";
 import { startMetricsServer } from "../telemetry/metrics-server.js";
 import { port, positiveInt } from "./parse.js";
@@ -101,6 +102,7 @@ export function registerBenchCommand(program: Command, env: TokenForgeEnv, runti
           ...(metrics === undefined ? {} : { metrics }),
         });
         show.end();
+        const report = reportBeside(outDir);
         if (flags.json) {
           process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
         } else {
@@ -129,6 +131,7 @@ export function registerBenchCommand(program: Command, env: TokenForgeEnv, runti
           process.stdout.write(
             `${result.status === "complete" ? "results" : "partial results (incomplete)"} in ${outDir}\n`,
           );
+          if (report !== undefined) process.stdout.write(`report: ${report}\n`);
         }
         if (result.status === "incomplete") process.exitCode = 130;
       } finally {
@@ -137,6 +140,16 @@ export function registerBenchCommand(program: Command, env: TokenForgeEnv, runti
         await metricsServer?.close();
       }
     });
+}
+
+/** Writes `report.html` beside the result; a failure is a warning, the results stand. */
+function reportBeside(outDir: string): string | undefined {
+  try {
+    return writeReport(join(outDir, "result.json")).path;
+  } catch (err) {
+    process.stderr.write(`warning: could not write the HTML report: ${(err as Error).message}\n`);
+    return undefined;
+  }
 }
 
 function seedArg(value: string): number {

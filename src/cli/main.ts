@@ -13,6 +13,8 @@ import { VERSION } from "../version.js";
 import { registerBenchCommand } from "./bench.js";
 import { registerCompareCommand } from "./compare.js";
 import { registerModelsCommand } from "./models.js";
+import { registerPublishCommand } from "./publish.js";
+import { registerReportCommand } from "./report.js";
 import { registerWorkerCommand } from "./worker.js";
 
 export function buildProgram(): Command {
@@ -28,6 +30,8 @@ export function buildProgram(): Command {
   registerModelsCommand(program, env);
   registerBenchCommand(program, env, runtimes);
   registerCompareCommand(program);
+  registerPublishCommand(program);
+  registerReportCommand(program);
   return program;
 }
 
