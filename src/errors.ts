@@ -9,11 +9,13 @@ export const ERROR_CODES = {
   context_length_exceeded: 400,
   model_not_found: 404,
   not_found: 404,
+  conflict: 409,
   payload_too_large: 413,
   over_capacity: 429,
   not_ready: 503,
   engine_error: 500,
   io_error: 500,
+  bad_gateway: 502,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,0 +1,213 @@
+/**
+ * Benchmark runs started through the API (`POST /benchmarks/run`): validated like a config file,
+ * recorded in the store, run in the background through the harness (deploying locally any
+ * runtime that has no ready deployment of the model, and removing what it deployed afterwards),
+ * with results stored row by row and the run's files kept as artifacts.
+ */
+import { randomUUID } from "node:crypto";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import { configFromObject } from "../bench/config.js";
+import { environment } from "../bench/environment.js";
+import { runBenchmark } from "../bench/run.js";
+import type { Progress } from "../bench/runner.js";
+import type { BenchConfig } from "../bench/types.js";
+import { TokenForgeError } from "../errors.js";
+import { writeReport } from "../report/write.js";
+import type { RuntimeRegistry } from "../runtimes/registry.js";
+import type { ArtifactStore, RunFilter, RunRow, Store } from "../spec/store.js";
+import type { Deployments } from "./deployments.js";
+
+export interface BenchmarkJobsOptions {
+  store: Store;
+  deployments: Deployments;
+  runtimes: RuntimeRegistry;
+  artifacts: ArtifactStore;
+  /** Where runs write their files (one directory per run id). */
+  resultsDir: string;
+  /** How long a deployment made for a run may take to become ready. */
+  readyTimeoutMs?: number;
+}
+
+interface Job {
+  controller: AbortController;
+  progress?: Progress & { workload: string; runtime: string };
+  done: Promise<void>;
+}
+
+export class BenchmarkJobs {
+  private readonly jobs = new Map<string, Job>();
+
+  constructor(private readonly o: BenchmarkJobsOptions) {}
+
+  /** Validates and queues a run; the answer comes before any request is sent. */
+  async start(body: unknown): Promise<RunRow> {
+    const config = configFromObject(body);
+    const now = new Date();
+    const id = `run-${now.toISOString().replace(/[-:]/g, "").replace(/\..*/, "")}-${randomUUID().slice(0, 6)}`;
+    const row: RunRow = {
+      id,
+      status: "queued",
+      model: config.model,
+      runtimes: config.runtimes,
+      config,
+      seed: config.seed,
+      environment: environment(),
+      createdAt: now.toISOString(),
+    };
+    await this.o.store.createRun(row);
+    const controller = new AbortController();
+    const job: Job = { controller, done: Promise.resolve() };
+    job.done = this.execute(id, config, job).catch(() => {});
+    this.jobs.set(id, job);
+    return row;
+  }
+
+  async get(id: string) {
+    const run = await this.o.store.getRun(id);
+    if (!run) throw new TokenForgeError("not_found", `no benchmark run ${id}`, { field: "id" });
+    const [results, artifacts] = await Promise.all([
+      this.o.store.listResults(id),
+      this.o.store.listArtifacts(id),
+    ]);
+    return { run, progress: this.jobs.get(id)?.progress, results, artifacts };
+  }
+
+  /** One of a run's artifacts, with its content type. */
+  async artifact(id: string, name: string): Promise<{ body: Buffer; contentType: string }> {
+    const row = (await this.o.store.listArtifacts(id)).find((a) => a.name === name);
+    const body = row ? await this.o.artifacts.get(id, name) : undefined;
+    if (!row || !body)
+      throw new TokenForgeError("not_found", `run ${id} has no artifact ${name}`, { field: "name" });
+    return { body, contentType: row.contentType };
+  }
+
+  list(filter: RunFilter): Promise<RunRow[]> {
+    return this.o.store.listRuns(filter);
+  }
+
+  async cancel(id: string): Promise<RunRow> {
+    const run = await this.o.store.getRun(id);
+    if (!run) throw new TokenForgeError("not_found", `no benchmark run ${id}`, { field: "id" });
+    const job = this.jobs.get(id);
+    if (!job || (run.status !== "queued" && run.status !== "running")) {
+      throw new TokenForgeError("invalid_request", `run ${id} is ${run.status}: nothing to cancel`, {
+        field: "id",
+      });
+    }
+    job.controller.abort();
+    await job.done;
+    return (await this.o.store.getRun(id))!;
+  }
+
+  /** Cancels every run in progress and waits for them to record how they ended. */
+  async close(): Promise<void> {
+    for (const job of this.jobs.values()) job.controller.abort();
+    await Promise.all([...this.jobs.values()].map((j) => j.done));
+  }
+
+  private async execute(id: string, config: BenchConfig, job: Job): Promise<void> {
+    const { store } = this.o;
+    const created: string[] = [];
+    try {
+      await store.updateRun(id, { status: "running", startedAt: new Date().toISOString() });
+      const targets = { ...config.targets };
+      for (const runtime of config.runtimes) {
+        if (targets[runtime] !== undefined) continue;
+        targets[runtime] = await this.endpointFor(config.model, runtime, created, job.controller.signal);
+      }
+      const outDir = join(this.o.resultsDir, id);
+      const result = await runBenchmark({
+        config: { ...config, targets },
+        runtimes: this.o.runtimes,
+        outDir,
+        signal: job.controller.signal,
+        onEvent: (e) => {
+          if (e.kind === "progress")
+            job.progress = { ...e.progress, workload: e.workload, runtime: e.runtime };
+        },
+      });
+      for (const r of result.results) {
+        await store.putResult({ runId: id, workload: r.workload, runtime: r.runtime, metrics: r.metrics });
+      }
+      await this.keepArtifacts(id, outDir);
+      const cancelled = job.controller.signal.aborted;
+      await store.updateRun(id, {
+        status: cancelled ? "cancelled" : result.status,
+        environment: result.environment,
+        finishedAt: new Date().toISOString(),
+      });
+    } catch (err) {
+      await store.updateRun(id, {
+        status: job.controller.signal.aborted ? "cancelled" : "failed",
+        error: (err as Error).message,
+        finishedAt: new Date().toISOString(),
+      });
+    } finally {
+      for (const dep of created) await this.o.deployments.delete(dep).catch(() => {});
+    }
+  }
+
+  /** A ready deployment's endpoint, deploying one locally (and waiting for it) when there is none. */
+  private async endpointFor(
+    model: string,
+    runtime: string,
+    created: string[],
+    signal: AbortSignal,
+  ): Promise<string> {
+    try {
+      return (await this.o.deployments.route(model, runtime)).endpoint;
+    } catch (err) {
+      if (!(err instanceof TokenForgeError) || err.code !== "model_not_found") throw err;
+    }
+    const dep = await this.o.deployments.deploy({ model, runtime, target: "local" });
+    created.push(dep.id);
+    const deadline = performance.now() + (this.o.readyTimeoutMs ?? 600_000);
+    for (;;) {
+      const d = await this.o.deployments.get(dep.id);
+      if (d.endpoints.length > 0) return d.endpoints[0]!;
+      if (d.status === "failed")
+        throw new Error(`deploying ${model} on ${runtime} failed: ${d.last_error ?? "unknown"}`);
+      if (signal.aborted) throw new Error("cancelled while deploying");
+      if (performance.now() > deadline) throw new Error(`deploying ${model} on ${runtime} timed out`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+
+  /** result.json, the gzipped request traces, the report and the vLLM views, indexed in the store. */
+  private async keepArtifacts(id: string, outDir: string): Promise<void> {
+    const files: { name: string; body: Buffer; type: string }[] = [];
+    const read = (name: string) => readFileSync(join(outDir, name));
+    files.push({ name: "result.json", body: read("result.json"), type: "application/json" });
+    if (existsSync(join(outDir, "requests.jsonl"))) {
+      files.push({
+        name: "requests.jsonl.gz",
+        body: gzipSync(read("requests.jsonl")),
+        type: "application/gzip",
+      });
+    }
+    try {
+      const report = writeReport(join(outDir, "result.json"));
+      files.push({ name: "report.html", body: readFileSync(report.path), type: "text/html" });
+    } catch {
+      // A run without a report still keeps its results.
+    }
+    if (existsSync(join(outDir, "vllm"))) {
+      for (const f of readdirSync(join(outDir, "vllm"))) {
+        files.push({ name: `vllm/${f}`, body: read(join("vllm", f)), type: "application/json" });
+      }
+    }
+    for (const f of files) {
+      const where = await this.o.artifacts.put(id, f.name, f.body, f.type);
+      await this.o.store.putArtifact({
+        runId: id,
+        name: f.name,
+        uri: where.uri,
+        bytes: f.body.length,
+        contentType: f.type,
+        uploaded: where.uploaded,
+      });
+    }
+  }
+}

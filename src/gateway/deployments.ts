@@ -1,0 +1,140 @@
+/**
+ * Deployments as the gateway sees them: the store keeps what was asked for, the backend (local
+ * or Kubernetes) runs it and reports its state, and requests are routed round-robin over the
+ * ready replicas of a model (and runtime).
+ */
+import { randomUUID } from "node:crypto";
+import { TokenForgeError } from "../errors.js";
+import type { RuntimeRegistry } from "../runtimes/registry.js";
+import type {
+  DeploymentBackend,
+  DeploymentSpec,
+  DeploymentStatus,
+  DeploymentTarget,
+} from "../spec/deployment.js";
+import type { Store } from "../spec/store.js";
+import type { DeploymentView, DeployRequest } from "./schemas.js";
+
+export class Deployments {
+  private readonly turn = new Map<string, number>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly backends: Partial<Record<DeploymentTarget, DeploymentBackend>>,
+    private readonly runtimes: RuntimeRegistry,
+  ) {}
+
+  async deploy(req: DeployRequest): Promise<DeploymentView> {
+    this.runtimes.get(req.runtime, "runtime");
+    const target = req.target ?? "local";
+    const backend = this.backends[target];
+    if (!backend) {
+      throw new TokenForgeError(
+        "invalid_request",
+        `the ${target} deployment backend is not configured on this gateway`,
+        {
+          field: "target",
+        },
+      );
+    }
+    const now = new Date().toISOString();
+    const spec: DeploymentSpec = {
+      id: `dep-${randomUUID().slice(0, 8)}`,
+      model: req.model,
+      runtime: req.runtime,
+      ...(req.quant === undefined ? {} : { quant: req.quant }),
+      replicas: req.replicas ?? 1,
+      resources: req.resources ?? {},
+      target,
+      engineArgs: req.engine_args ?? [],
+    };
+    const status = await backend.create(spec);
+    await this.store.putDeployment({ spec, state: status.state, createdAt: now, updatedAt: now });
+    return view(spec, status, now);
+  }
+
+  async list(): Promise<DeploymentView[]> {
+    const rows = await this.store.listDeployments();
+    const out: DeploymentView[] = [];
+    for (const row of rows) {
+      const status = await this.backends[row.spec.target]?.get(row.spec.id);
+      out.push(view(row.spec, status, row.createdAt, row.state));
+    }
+    return out;
+  }
+
+  async get(id: string): Promise<DeploymentView> {
+    const row = await this.store.getDeployment(id);
+    if (!row) throw new TokenForgeError("not_found", `no deployment ${id}`, { field: "id" });
+    const status = await this.backends[row.spec.target]?.get(id);
+    return view(row.spec, status, row.createdAt, row.state);
+  }
+
+  async delete(id: string): Promise<DeploymentView> {
+    const row = await this.store.getDeployment(id);
+    if (!row) throw new TokenForgeError("not_found", `no deployment ${id}`, { field: "id" });
+    const backend = this.backends[row.spec.target];
+    if (backend && (await backend.get(id))) await backend.delete(id);
+    await this.store.deleteDeployment(id);
+    return view(row.spec, undefined, row.createdAt, "stopped");
+  }
+
+  /**
+   * A ready endpoint for `model` (and `runtime`, when given), round-robin over every ready
+   * replica of every matching deployment. None at all: 404; none ready yet: 503.
+   */
+  async route(
+    model: string,
+    runtime?: string,
+  ): Promise<{ endpoint: string; deployment: string; runtime: string }> {
+    const matching = (await this.list()).filter(
+      (d) => d.model === model && (runtime === undefined || d.runtime === runtime),
+    );
+    if (matching.length === 0) {
+      throw new TokenForgeError(
+        "model_not_found",
+        `no deployment of ${model}${runtime ? ` on ${runtime}` : ""}: POST /deploy first`,
+        { field: "model" },
+      );
+    }
+    const ready = matching.flatMap((d) =>
+      d.endpoints.map((endpoint) => ({ endpoint, deployment: d.id, runtime: d.runtime })),
+    );
+    if (ready.length === 0) {
+      throw new TokenForgeError(
+        "not_ready",
+        `the deployment of ${model} is not ready yet (${matching[0]!.status})`,
+      );
+    }
+    const key = `${model}\u0000${runtime ?? ""}`;
+    const n = this.turn.get(key) ?? 0;
+    this.turn.set(key, n + 1);
+    return ready[n % ready.length]!;
+  }
+
+  /** Ready deployments, for /v1/models. */
+  async ready(): Promise<DeploymentView[]> {
+    return (await this.list()).filter((d) => d.endpoints.length > 0);
+  }
+}
+
+function view(
+  spec: DeploymentSpec,
+  status: DeploymentStatus | undefined,
+  createdAt: string,
+  fallback = "stopped",
+): DeploymentView {
+  return {
+    id: spec.id,
+    model: spec.model,
+    runtime: spec.runtime,
+    ...(spec.quant === undefined ? {} : { quant: spec.quant }),
+    target: spec.target,
+    replicas: spec.replicas,
+    status: status?.state ?? fallback,
+    endpoints: status?.endpoints ?? [],
+    events: (status?.events ?? []).map((e) => ({ at: e.at, kind: e.kind, message: e.message })),
+    ...(status?.lastError === undefined ? {} : { last_error: status.lastError }),
+    created_at: createdAt,
+  };
+}

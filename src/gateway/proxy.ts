@@ -1,0 +1,52 @@
+/**
+ * Forwards a generation request to a worker and streams its answer back as it arrives: status,
+ * content type and every byte, with nothing buffered across chunks (the timing contract of
+ * PROTOCOL.md holds through the gateway). An unreachable worker is a 502 before anything is sent.
+ */
+import { pipeline } from "node:stream/promises";
+import type { FastifyReply } from "fastify";
+import { Agent, request } from "undici";
+import { TokenForgeError } from "../errors.js";
+
+export class Proxy {
+  private readonly agent = new Agent({
+    connections: null,
+    pipelining: 1,
+    headersTimeout: 300_000,
+    bodyTimeout: 300_000,
+  });
+
+  async forward(reply: FastifyReply, endpoint: string, path: string, body: unknown): Promise<void> {
+    let res: Awaited<ReturnType<typeof request>>;
+    try {
+      res = await request(`${endpoint.replace(/\/+$/, "")}${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+        dispatcher: this.agent,
+      });
+    } catch (err) {
+      throw new TokenForgeError(
+        "bad_gateway",
+        `the worker at ${endpoint} did not answer: ${(err as Error).message}`,
+      );
+    }
+    const contentType = res.headers["content-type"];
+    reply.hijack();
+    const raw = reply.raw;
+    raw.writeHead(res.statusCode, {
+      "content-type": typeof contentType === "string" ? contentType : "application/json",
+      "cache-control": "no-cache",
+    });
+    raw.flushHeaders();
+    try {
+      await pipeline(res.body, raw);
+    } catch {
+      // The client left or the worker dropped the stream: both sides are closed by pipeline.
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * The gateway's request and response schemas: one TypeBox source for validation, TypeScript
+ * types and the OpenAPI document. Unknown keys are refused (additionalProperties: false).
+ */
+import { type Static, Type } from "@sinclair/typebox";
+
+const Strict = { additionalProperties: false } as const;
+
+export const ErrorBody = Type.Object(
+  {
+    error: Type.Object({
+      code: Type.String(),
+      message: Type.String(),
+      field: Type.Optional(Type.String()),
+    }),
+  },
+  { $id: "Error" },
+);
+
+export const Resources = Type.Object(
+  {
+    gpus: Type.Optional(Type.Integer({ minimum: 0, maximum: 64 })),
+    cpu: Type.Optional(Type.String({ pattern: "^[0-9]+(\\.[0-9]+)?m?$" })),
+    memory: Type.Optional(Type.String({ pattern: "^[0-9]+(Ki|Mi|Gi|Ti|K|M|G|T)?$" })),
+  },
+  Strict,
+);
+
+export const DeployRequest = Type.Object(
+  {
+    model: Type.String({ minLength: 1, maxLength: 512 }),
+    runtime: Type.String({ minLength: 1, maxLength: 64 }),
+    quant: Type.Optional(Type.String({ minLength: 1, maxLength: 32 })),
+    replicas: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
+    resources: Type.Optional(Resources),
+    target: Type.Optional(Type.Union([Type.Literal("local"), Type.Literal("kubernetes")])),
+    engine_args: Type.Optional(Type.Array(Type.String({ maxLength: 256 }), { maxItems: 64 })),
+  },
+  Strict,
+);
+export type DeployRequest = Static<typeof DeployRequest>;
+
+export const DeploymentView = Type.Object({
+  id: Type.String(),
+  model: Type.String(),
+  runtime: Type.String(),
+  quant: Type.Optional(Type.String()),
+  target: Type.String(),
+  replicas: Type.Integer(),
+  status: Type.String(),
+  endpoints: Type.Array(Type.String()),
+  events: Type.Array(Type.Object({ at: Type.String(), kind: Type.String(), message: Type.String() })),
+  last_error: Type.Optional(Type.String()),
+  created_at: Type.String(),
+});
+export type DeploymentView = Static<typeof DeploymentView>;
+
+export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) }, Strict);
+
+export const InferRequest = Type.Object(
+  {
+    model: Type.String({ minLength: 1 }),
+    runtime: Type.Optional(Type.String({ minLength: 1 })),
+    prompt: Type.String(),
+    max_tokens: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
+    temperature: Type.Optional(Type.Number({ minimum: 0, maximum: 2 })),
+    top_p: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1 })),
+    stream: Type.Optional(Type.Boolean()),
+  },
+  Strict,
+);
+export type InferRequest = Static<typeof InferRequest>;
+
+export const BenchmarkRunRequest = Type.Object(
+  {
+    model: Type.String({ minLength: 1 }),
+    runtimes: Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }),
+    workloads: Type.Array(Type.Unknown(), { minItems: 1 }),
+  },
+  { additionalProperties: true },
+);
+
+export const BenchmarkQuery = Type.Object(
+  {
+    model: Type.Optional(Type.String()),
+    runtime: Type.Optional(Type.String()),
+    status: Type.Optional(
+      Type.Union(
+        ["queued", "running", "complete", "incomplete", "failed", "cancelled"].map((s) => Type.Literal(s)),
+      ),
+    ),
+  },
+  Strict,
+);
