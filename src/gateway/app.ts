@@ -13,7 +13,7 @@ import { VERSION } from "../version.js";
 import { toHttpError } from "../worker/openai-errors.js";
 import { BenchmarkJobs } from "./benchmarks.js";
 import type { Deployments } from "./deployments.js";
-import { Proxy } from "./proxy.js";
+import { WorkerProxy } from "./proxy.js";
 import { benchmarkRoutes } from "./routes/benchmarks.js";
 import { deploymentRoutes } from "./routes/deployments.js";
 import { inferRoutes } from "./routes/infer.js";
@@ -51,11 +51,9 @@ export async function buildGateway(o: GatewayOptions): Promise<Gateway> {
       return;
     }
     const e = body.error;
-    reply
-      .code(status)
-      .send({
-        error: { code: e.code ?? e.type, message: e.message, ...(e.param ? { field: e.param } : {}) },
-      });
+    reply.code(status).send({
+      error: { code: e.code ?? e.type, message: e.message, ...(e.param ? { field: e.param } : {}) },
+    });
   });
   app.setNotFoundHandler((req, reply) => {
     reply.code(404).send({ error: { code: "not_found", message: `no route ${req.method} ${req.url}` } });
@@ -71,7 +69,7 @@ export async function buildGateway(o: GatewayOptions): Promise<Gateway> {
   });
   await app.register(swaggerUi, { routePrefix: "/docs" });
 
-  const proxy = new Proxy();
+  const proxy = new WorkerProxy();
   const jobs = new BenchmarkJobs({
     store: o.store,
     deployments: o.deployments,

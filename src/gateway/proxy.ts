@@ -8,7 +8,7 @@ import type { FastifyReply } from "fastify";
 import { Agent, request } from "undici";
 import { TokenForgeError } from "../errors.js";
 
-export class Proxy {
+export class WorkerProxy {
   private readonly agent = new Agent({
     connections: null,
     pipelining: 1,

@@ -1,10 +1,10 @@
 /** POST /infer: one completion from a ready deployment of the model (and runtime), round-robin. */
 import type { FastifyInstance } from "fastify";
 import type { Deployments } from "../deployments.js";
-import type { Proxy } from "../proxy.js";
+import type { WorkerProxy } from "../proxy.js";
 import { ErrorBody, InferRequest } from "../schemas.js";
 
-export function inferRoutes(app: FastifyInstance, deployments: Deployments, proxy: Proxy): void {
+export function inferRoutes(app: FastifyInstance, deployments: Deployments, proxy: WorkerProxy): void {
   app.post<{ Body: InferRequest }>(
     "/infer",
     {

@@ -6,9 +6,9 @@
 import type { FastifyInstance } from "fastify";
 import { TokenForgeError } from "../../errors.js";
 import type { Deployments } from "../deployments.js";
-import type { Proxy } from "../proxy.js";
+import type { WorkerProxy } from "../proxy.js";
 
-export function openAIRoutes(app: FastifyInstance, deployments: Deployments, proxy: Proxy): void {
+export function openAIRoutes(app: FastifyInstance, deployments: Deployments, proxy: WorkerProxy): void {
   app.get(
     "/v1/models",
     { schema: { summary: "Models of every ready deployment (OpenAI shape)" } },
