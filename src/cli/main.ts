@@ -9,19 +9,21 @@ import { readEnv } from "../config.js";
 import { isTokenForgeError } from "../errors.js";
 import { llamaCppRuntime } from "../runtimes/llamacpp/index.js";
 import { RuntimeRegistry } from "../runtimes/registry.js";
+import { simRuntime } from "../runtimes/sim/index.js";
 import { VERSION } from "../version.js";
 import { registerBenchCommand } from "./bench.js";
 import { registerCompareCommand } from "./compare.js";
 import { registerModelsCommand } from "./models.js";
 import { registerPublishCommand } from "./publish.js";
 import { registerReportCommand } from "./report.js";
+import { registerSimCommand } from "./sim.js";
 import { registerWorkerCommand } from "./worker.js";
 
 export function buildProgram(): Command {
   const env = readEnv();
   // Worker processes started by TokenForge run this same entry point with the same Node.
   const self = { command: process.execPath, args: [...process.execArgv, fileURLToPath(import.meta.url)] };
-  const runtimes = new RuntimeRegistry([llamaCppRuntime(self)]);
+  const runtimes = new RuntimeRegistry([llamaCppRuntime(self), simRuntime(self)]);
   const program = new Command("tokenforge")
     .description("Deploy, serve and benchmark LLM inference engines")
     .version(VERSION)
@@ -32,6 +34,7 @@ export function buildProgram(): Command {
   registerCompareCommand(program);
   registerPublishCommand(program);
   registerReportCommand(program);
+  registerSimCommand(program);
   return program;
 }
 
