@@ -12,6 +12,10 @@ export interface TokenForgeEnv {
   threads: number | undefined;
   /** Where `tokenforge bench` writes a run's files by default (TOKENFORGE_RESULTS_DIR, default ./results). */
   resultsDir: string;
+  /** PostgreSQL URL for the store (DATABASE_URL); when unset the store is embedded PGlite in `dataDir`. */
+  databaseUrl: string | undefined;
+  /** PGlite data directory (TOKENFORGE_DATA_DIR, default `<TOKENFORGE_HOME>/data`). */
+  dataDir: string;
 }
 
 export function readEnv(env: NodeJS.ProcessEnv = process.env): TokenForgeEnv {
@@ -28,5 +32,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): TokenForgeEnv {
     modelCacheDir: env.TOKENFORGE_MODEL_CACHE ?? join(home, "models"),
     threads,
     resultsDir: env.TOKENFORGE_RESULTS_DIR ?? "results",
+    databaseUrl: env.DATABASE_URL === undefined || env.DATABASE_URL === "" ? undefined : env.DATABASE_URL,
+    dataDir: env.TOKENFORGE_DATA_DIR || join(home, "data"),
   };
 }

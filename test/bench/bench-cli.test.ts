@@ -64,7 +64,13 @@ async function benchInProcess(
   const self = { command: process.execPath, args: ["--import", "tsx", CLI] };
   registerBenchCommand(
     program,
-    { modelCacheDir: TEST_CACHE_DIR, threads: undefined, resultsDir: join(dir, "results") },
+    {
+      modelCacheDir: TEST_CACHE_DIR,
+      threads: undefined,
+      resultsDir: join(dir, "results"),
+      databaseUrl: undefined,
+      dataDir: join(dir, "data"),
+    },
     new RuntimeRegistry([llamaCppRuntime(self)]),
   );
   let stdout = "";

@@ -13,7 +13,13 @@ async function run(
   cacheDir: string,
 ): Promise<{ stdout: string; stderr: string; exitCode: unknown }> {
   const program = new Command("tokenforge").exitOverride();
-  registerModelsCommand(program, { modelCacheDir: cacheDir, threads: undefined, resultsDir: "results" });
+  registerModelsCommand(program, {
+    modelCacheDir: cacheDir,
+    threads: undefined,
+    resultsDir: "results",
+    databaseUrl: undefined,
+    dataDir: "memory://",
+  });
   let stdout = "";
   let stderr = "";
   const out = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {

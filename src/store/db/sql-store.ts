@@ -1,0 +1,391 @@
+/**
+ * The Store seam in SQL, over the tiny `Db` interface, so PGlite and PostgreSQL run the same
+ * statements. Every write is one statement (atomic on its own); a refused write changes nothing
+ * and surfaces as a coded error (`sql-errors.ts`). jsonb goes in as JSON text and comes out as
+ * objects; times come out as ISO strings in UTC.
+ */
+import { TokenForgeError } from "../../errors.js";
+import type { DeploymentSpec, DeploymentState } from "../../spec/deployment.js";
+import type {
+  ArtifactRow,
+  DeploymentRow,
+  ResultRow,
+  RunFilter,
+  RunRow,
+  RunStatus,
+  Store,
+} from "../../spec/store.js";
+import type { Db } from "./db.js";
+import { migrate } from "./migrations.js";
+import { type ErrorContext, toStoreError } from "./sql-errors.js";
+import {
+  bool,
+  DEPLOYMENT_STATES,
+  isoTime,
+  jsonText,
+  numberAt,
+  oneOf,
+  optionalIsoTime,
+  optionalText,
+  RUN_STATUSES,
+  readInteger,
+  readOptionalTime,
+  readTime,
+  safeInteger,
+  text,
+} from "./values.js";
+
+export const DEFAULT_RUN_LIMIT = 100;
+export const MAX_RUN_LIMIT = 10_000;
+
+interface DeploymentRecord {
+  spec: DeploymentSpec;
+  state: DeploymentState;
+  created_at: unknown;
+  updated_at: unknown;
+  last_error: string | null;
+}
+
+interface RunRecord {
+  id: string;
+  status: RunStatus;
+  model: string;
+  runtimes: string[];
+  config: unknown;
+  seed: unknown;
+  environment: unknown;
+  created_at: unknown;
+  started_at: unknown;
+  finished_at: unknown;
+  error: string | null;
+}
+
+interface ResultRecord {
+  run_id: string;
+  workload: string;
+  runtime: string;
+  metrics: unknown;
+}
+
+interface ArtifactRecord {
+  run_id: string;
+  name: string;
+  uri: string;
+  bytes: unknown;
+  content_type: string;
+  uploaded: boolean;
+}
+
+const DEPLOYMENT_COLUMNS = "spec, state, created_at, updated_at, last_error";
+const RUN_COLUMNS =
+  "id, status, model, runtimes, config, seed, environment, created_at, started_at, finished_at, error";
+
+type RunPatch = Partial<Omit<RunRow, "id" | "createdAt">>;
+
+/** How each field of a run patch is checked and which column it sets (`::text::jsonb` for JSON). */
+const RUN_PATCH: { [K in keyof Required<RunPatch>]: { column: string; encode: (v: unknown) => unknown } } = {
+  status: { column: "status", encode: (v) => oneOf(v, RUN_STATUSES, "status") },
+  model: { column: "model", encode: (v) => text(v, "model") },
+  runtimes: { column: "runtimes", encode: (v) => runtimesJson(v) },
+  config: { column: "config", encode: (v) => jsonText(v, "config") },
+  seed: { column: "seed", encode: (v) => safeInteger(v, "seed") },
+  environment: { column: "environment", encode: (v) => jsonText(v, "environment") },
+  startedAt: { column: "started_at", encode: (v) => optionalIsoTime(v, "startedAt") },
+  finishedAt: { column: "finished_at", encode: (v) => optionalIsoTime(v, "finishedAt") },
+  error: { column: "error", encode: (v) => optionalText(v, "error") },
+};
+
+const JSON_COLUMNS = new Set(["runtimes", "config", "environment"]);
+
+function runtimesJson(value: unknown): string {
+  if (!Array.isArray(value) || value.some((r) => typeof r !== "string" || r === "")) {
+    throw new TokenForgeError("invalid_request", "runtimes: must be an array of runtime names", {
+      field: "runtimes",
+    });
+  }
+  return JSON.stringify(value);
+}
+
+export class SqlStore implements Store {
+  constructor(private readonly db: Db) {}
+
+  /** Which database this store is on. */
+  get backend(): Db["kind"] {
+    return this.db.kind;
+  }
+
+  async migrate(): Promise<void> {
+    await this.guard({ what: "migrating the store" }, () => migrate(this.db));
+  }
+
+  async putDeployment(row: DeploymentRow): Promise<void> {
+    const id = text(row.spec?.id, "spec.id");
+    const params = [
+      id,
+      jsonText(row.spec, "spec"),
+      oneOf(row.state, DEPLOYMENT_STATES, "state"),
+      isoTime(row.createdAt, "createdAt"),
+      isoTime(row.updatedAt, "updatedAt"),
+      optionalText(row.lastError, "lastError"),
+    ];
+    // A put replaces the deployment but keeps the time it was first created.
+    await this.guard({ what: `storing deployment "${id}"` }, () =>
+      this.db.query(
+        `INSERT INTO deployments (id, spec, state, created_at, updated_at, last_error)
+         VALUES ($1, $2::text::jsonb, $3, $4::text::timestamptz, $5::text::timestamptz, $6)
+         ON CONFLICT (id) DO UPDATE SET spec = EXCLUDED.spec, state = EXCLUDED.state,
+           updated_at = EXCLUDED.updated_at, last_error = EXCLUDED.last_error`,
+        params,
+      ),
+    );
+  }
+
+  async getDeployment(id: string): Promise<DeploymentRow | undefined> {
+    const { rows } = await this.guard({ what: `reading deployment "${id}"` }, () =>
+      this.db.query<DeploymentRecord>(`SELECT ${DEPLOYMENT_COLUMNS} FROM deployments WHERE id = $1`, [id]),
+    );
+    return rows[0] && toDeployment(rows[0]);
+  }
+
+  async listDeployments(): Promise<DeploymentRow[]> {
+    const { rows } = await this.guard({ what: "listing deployments" }, () =>
+      this.db.query<DeploymentRecord>(
+        `SELECT ${DEPLOYMENT_COLUMNS} FROM deployments ORDER BY created_at, id`,
+      ),
+    );
+    return rows.map(toDeployment);
+  }
+
+  async deleteDeployment(id: string): Promise<boolean> {
+    const { rows } = await this.guard({ what: `deleting deployment "${id}"` }, () =>
+      this.db.query("DELETE FROM deployments WHERE id = $1 RETURNING id", [id]),
+    );
+    return rows.length > 0;
+  }
+
+  async createRun(row: RunRow): Promise<void> {
+    const id = text(row.id, "id");
+    const params = [
+      id,
+      oneOf(row.status, RUN_STATUSES, "status"),
+      text(row.model, "model"),
+      runtimesJson(row.runtimes),
+      jsonText(row.config, "config"),
+      safeInteger(row.seed, "seed"),
+      jsonText(row.environment, "environment"),
+      isoTime(row.createdAt, "createdAt"),
+      optionalIsoTime(row.startedAt, "startedAt"),
+      optionalIsoTime(row.finishedAt, "finishedAt"),
+      optionalText(row.error, "error"),
+    ];
+    await this.guard({ what: `creating run "${id}"`, conflict: `run "${id}" already exists` }, () =>
+      this.db.query(
+        `INSERT INTO runs (${RUN_COLUMNS}) VALUES ($1, $2, $3, $4::text::jsonb, $5::text::jsonb, $6,
+           $7::text::jsonb, $8::text::timestamptz, $9::text::timestamptz, $10::text::timestamptz, $11)`,
+        params,
+      ),
+    );
+  }
+
+  async updateRun(id: string, patch: RunPatch): Promise<void> {
+    const sets: string[] = [];
+    const params: unknown[] = [id];
+    for (const [key, value] of Object.entries(patch)) {
+      const field = RUN_PATCH[key as keyof RunPatch];
+      if (field === undefined) {
+        throw new TokenForgeError(
+          "invalid_request",
+          `${key}: a run cannot change it (fields: ${Object.keys(RUN_PATCH).join(", ")})`,
+          { field: key },
+        );
+      }
+      // An undefined field leaves the column as it is.
+      if (value === undefined) continue;
+      params.push(field.encode(value));
+      const cast = JSON_COLUMNS.has(field.column)
+        ? "::text::jsonb"
+        : field.column.endsWith("_at")
+          ? "::text::timestamptz"
+          : "";
+      sets.push(`${field.column} = $${params.length}${cast}`);
+    }
+    const sql =
+      sets.length === 0
+        ? "SELECT id FROM runs WHERE id = $1"
+        : `UPDATE runs SET ${sets.join(", ")} WHERE id = $1 RETURNING id`;
+    const { rows } = await this.guard({ what: `updating run "${id}"` }, () => this.db.query(sql, params));
+    if (rows.length === 0) throw new TokenForgeError("not_found", `no run "${id}"`, { field: "id" });
+  }
+
+  async getRun(id: string): Promise<RunRow | undefined> {
+    const { rows } = await this.guard({ what: `reading run "${id}"` }, () =>
+      this.db.query<RunRecord>(`SELECT ${RUN_COLUMNS} FROM runs WHERE id = $1`, [id]),
+    );
+    return rows[0] && toRun(rows[0]);
+  }
+
+  /** Newest first (by createdAt, then id); `limit` defaults to 100. */
+  async listRuns(filter: RunFilter = {}): Promise<RunRow[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (filter.model !== undefined) {
+      params.push(filter.model);
+      where.push(`model = $${params.length}`);
+    }
+    if (filter.runtime !== undefined) {
+      params.push(JSON.stringify([filter.runtime]));
+      where.push(`runtimes @> $${params.length}::text::jsonb`);
+    }
+    if (filter.status !== undefined) {
+      params.push(oneOf(filter.status, RUN_STATUSES, "status"));
+      where.push(`status = $${params.length}`);
+    }
+    const limit = filter.limit === undefined ? DEFAULT_RUN_LIMIT : safeInteger(filter.limit, "limit", 1);
+    if (limit > MAX_RUN_LIMIT) {
+      throw new TokenForgeError("invalid_request", `limit: at most ${MAX_RUN_LIMIT}, got ${limit}`, {
+        field: "limit",
+      });
+    }
+    params.push(limit);
+    const sql =
+      `SELECT ${RUN_COLUMNS} FROM runs` +
+      (where.length > 0 ? ` WHERE ${where.join(" AND ")}` : "") +
+      ` ORDER BY created_at DESC, id DESC LIMIT $${params.length}`;
+    const { rows } = await this.guard({ what: "listing runs" }, () => this.db.query<RunRecord>(sql, params));
+    return rows.map(toRun);
+  }
+
+  /** Stores (or replaces) one workload's metrics on one runtime. */
+  async putResult(row: ResultRow): Promise<void> {
+    const runId = text(row.runId, "runId");
+    const workload = text(row.workload, "workload");
+    const runtime = text(row.runtime, "runtime");
+    const m = row.metrics;
+    const params = [
+      runId,
+      workload,
+      runtime,
+      jsonText(m, "metrics"),
+      numberAt(m, "ttftMs", "p50"),
+      numberAt(m, "ttftMs", "p99"),
+      numberAt(m, "outputTokenThroughput"),
+      numberAt(m, "requestThroughput"),
+    ];
+    const ctx: ErrorContext = {
+      what: `storing the result of ${workload} on ${runtime} for run "${runId}"`,
+      missing: { message: `no run "${runId}"`, field: "runId" },
+    };
+    await this.guard(ctx, () =>
+      this.db.query(
+        `INSERT INTO results (run_id, workload, runtime, metrics, ttft_p50_ms, ttft_p99_ms,
+           output_tokens_per_s, request_throughput)
+         VALUES ($1, $2, $3, $4::text::jsonb, $5, $6, $7, $8)
+         ON CONFLICT (run_id, workload, runtime) DO UPDATE SET metrics = EXCLUDED.metrics,
+           ttft_p50_ms = EXCLUDED.ttft_p50_ms, ttft_p99_ms = EXCLUDED.ttft_p99_ms,
+           output_tokens_per_s = EXCLUDED.output_tokens_per_s, request_throughput = EXCLUDED.request_throughput`,
+        params,
+      ),
+    );
+  }
+
+  /** In the order they were first stored. */
+  async listResults(runId: string): Promise<ResultRow[]> {
+    const { rows } = await this.guard({ what: `listing the results of run "${runId}"` }, () =>
+      this.db.query<ResultRecord>(
+        "SELECT run_id, workload, runtime, metrics FROM results WHERE run_id = $1 ORDER BY seq",
+        [runId],
+      ),
+    );
+    return rows.map((r) => ({
+      runId: r.run_id,
+      workload: r.workload,
+      runtime: r.runtime,
+      metrics: r.metrics,
+    }));
+  }
+
+  /** Stores (or replaces, e.g. once an upload succeeded) one artifact's index entry. */
+  async putArtifact(row: ArtifactRow): Promise<void> {
+    const runId = text(row.runId, "runId");
+    const name = text(row.name, "name");
+    const params = [
+      runId,
+      name,
+      text(row.uri, "uri"),
+      safeInteger(row.bytes, "bytes", 0),
+      text(row.contentType, "contentType"),
+      bool(row.uploaded, "uploaded"),
+    ];
+    const ctx: ErrorContext = {
+      what: `storing artifact "${name}" of run "${runId}"`,
+      missing: { message: `no run "${runId}"`, field: "runId" },
+    };
+    await this.guard(ctx, () =>
+      this.db.query(
+        `INSERT INTO artifacts (run_id, name, uri, bytes, content_type, uploaded)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (run_id, name) DO UPDATE SET uri = EXCLUDED.uri, bytes = EXCLUDED.bytes,
+           content_type = EXCLUDED.content_type, uploaded = EXCLUDED.uploaded`,
+        params,
+      ),
+    );
+  }
+
+  /** By name. */
+  async listArtifacts(runId: string): Promise<ArtifactRow[]> {
+    const { rows } = await this.guard({ what: `listing the artifacts of run "${runId}"` }, () =>
+      this.db.query<ArtifactRecord>(
+        "SELECT run_id, name, uri, bytes, content_type, uploaded FROM artifacts WHERE run_id = $1 ORDER BY name",
+        [runId],
+      ),
+    );
+    return rows.map((r) => ({
+      runId: r.run_id,
+      name: r.name,
+      uri: r.uri,
+      bytes: readInteger(r.bytes),
+      contentType: r.content_type,
+      uploaded: r.uploaded,
+    }));
+  }
+
+  async close(): Promise<void> {
+    await this.guard({ what: "closing the store" }, () => this.db.close());
+  }
+
+  private async guard<T>(ctx: ErrorContext, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw toStoreError(err, ctx);
+    }
+  }
+}
+
+function toDeployment(r: DeploymentRecord): DeploymentRow {
+  return {
+    spec: r.spec,
+    state: r.state,
+    createdAt: readTime(r.created_at),
+    updatedAt: readTime(r.updated_at),
+    ...(r.last_error === null ? {} : { lastError: r.last_error }),
+  };
+}
+
+function toRun(r: RunRecord): RunRow {
+  const startedAt = readOptionalTime(r.started_at);
+  const finishedAt = readOptionalTime(r.finished_at);
+  return {
+    id: r.id,
+    status: r.status,
+    model: r.model,
+    runtimes: r.runtimes,
+    config: r.config,
+    seed: readInteger(r.seed),
+    environment: r.environment,
+    createdAt: readTime(r.created_at),
+    ...(startedAt === undefined ? {} : { startedAt }),
+    ...(finishedAt === undefined ? {} : { finishedAt }),
+    ...(r.error === null ? {} : { error: r.error }),
+  };
+}
