@@ -78,7 +78,12 @@ export interface Store {
 
 export interface ArtifactStore {
   /** Stores bytes under `runId/name`; returns where they went. */
-  put(runId: string, name: string, body: Buffer, contentType: string): Promise<{ uri: string; uploaded: boolean }>;
+  put(
+    runId: string,
+    name: string,
+    body: Buffer,
+    contentType: string,
+  ): Promise<{ uri: string; uploaded: boolean }>;
   get(runId: string, name: string): Promise<Buffer | undefined>;
   /** Retries uploads that failed before; returns how many are still pending. */
   retryPending(): Promise<number>;
