@@ -16,6 +16,7 @@ import { registerCompareCommand } from "./compare.js";
 import { registerModelsCommand } from "./models.js";
 import { registerPublishCommand } from "./publish.js";
 import { registerReportCommand } from "./report.js";
+import { registerServeCommand } from "./serve.js";
 import { registerSimCommand } from "./sim.js";
 import { registerWorkerCommand } from "./worker.js";
 
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   registerPublishCommand(program);
   registerReportCommand(program);
   registerSimCommand(program);
+  registerServeCommand(program, env, runtimes);
   return program;
 }
 

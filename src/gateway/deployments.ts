@@ -53,6 +53,22 @@ export class Deployments {
     return view(spec, status, now);
   }
 
+  /**
+   * Starts again what the store says should run (a gateway restart): every stored deployment
+   * whose backend no longer knows it. Returns the ids restarted.
+   */
+  async restore(): Promise<string[]> {
+    const restored: string[] = [];
+    for (const row of await this.store.listDeployments()) {
+      const backend = this.backends[row.spec.target];
+      if (!backend || (await backend.get(row.spec.id))) continue;
+      const status = await backend.create(row.spec);
+      await this.store.putDeployment({ ...row, state: status.state, updatedAt: new Date().toISOString() });
+      restored.push(row.spec.id);
+    }
+    return restored;
+  }
+
   async list(): Promise<DeploymentView[]> {
     const rows = await this.store.listDeployments();
     const out: DeploymentView[] = [];

@@ -161,6 +161,32 @@ describe("deployments and inference", () => {
   });
 });
 
+describe("a gateway restart", () => {
+  it("starts again the deployments the store holds", async () => {
+    const runtimes = new RuntimeRegistry([simRuntime(self)]);
+    const res = await inject("POST", "/deploy", { model: "sim-restart", runtime: "sim" });
+    const id = res.json().id;
+    await untilReady(id);
+    // A second backend over the same store: what a restarted gateway sees.
+    const other = new LocalBackend({ runtimes, stopGraceMs: 3000 });
+    try {
+      const restarted = new Deployments(store, { local: other }, runtimes);
+      const restored = await restarted.restore();
+      expect(restored).toContain(id);
+      const deadline = performance.now() + 30_000;
+      while ((await restarted.get(id)).status !== "ready") {
+        if (performance.now() > deadline) throw new Error("not restored");
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      expect((await restarted.get(id)).endpoints).toHaveLength(1);
+      expect(await restarted.restore()).not.toContain(id);
+    } finally {
+      await other.close();
+      await inject("DELETE", `/deployments/${id}`);
+    }
+  }, 60_000);
+});
+
 describe("bad requests get a clear 4xx and change nothing", () => {
   const cases: [string, unknown, number, string][] = [
     ["unknown runtime", { model: "m", runtime: "nope" }, 400, "runtime"],

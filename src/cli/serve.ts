@@ -1,0 +1,70 @@
+/**
+ * `tokenforge serve`: the gateway. Builds the store (PGlite in --data-dir, or PostgreSQL from
+ * DATABASE_URL), the artifact store (a directory, or S3 from TOKENFORGE_S3_*), the local
+ * deployment backend, and the HTTP app; on SIGINT/SIGTERM it stops every worker it started.
+ */
+import { join } from "node:path";
+import type { Command } from "commander";
+import type { TokenForgeEnv } from "../config.js";
+import { LocalBackend } from "../control/local/index.js";
+import { buildGateway } from "../gateway/app.js";
+import { Deployments } from "../gateway/deployments.js";
+import type { RuntimeRegistry } from "../runtimes/registry.js";
+import { artifactConfigFromEnv, openArtifactStore } from "../store/artifacts/index.js";
+import { openStore } from "../store/db/open.js";
+import { port } from "./parse.js";
+
+interface ServeFlags {
+  host: string;
+  port: number;
+  dataDir?: string;
+  log: boolean;
+}
+
+export function registerServeCommand(program: Command, env: TokenForgeEnv, runtimes: RuntimeRegistry): void {
+  program
+    .command("serve")
+    .description("run the gateway: deployments, inference, OpenAI routes and benchmark runs over HTTP")
+    .option("--host <host>", "address to listen on", "127.0.0.1")
+    .option("--port <port>", "port (0 picks a free one)", port, 8080)
+    .option(
+      "--data-dir <dir>",
+      "PGlite data directory when DATABASE_URL is not set (default $TOKENFORGE_DATA_DIR)",
+    )
+    .option("--log", "log every request", false)
+    .action(async (flags: ServeFlags) => {
+      const store = await openStore({
+        ...(env.databaseUrl ? { databaseUrl: env.databaseUrl } : {}),
+        dataDir: flags.dataDir ?? env.dataDir,
+      });
+      const artifacts = openArtifactStore(artifactConfigFromEnv(process.env));
+      const local = new LocalBackend({ runtimes });
+      const deployments = new Deployments(store, { local }, runtimes);
+      const restored = await deployments.restore();
+      if (restored.length > 0)
+        process.stderr.write(`restarting ${restored.length} stored deployment(s): ${restored.join(", ")}\n`);
+      const gateway = await buildGateway({
+        store,
+        deployments,
+        runtimes,
+        artifacts,
+        resultsDir: join(env.resultsDir, "gateway"),
+        logger: flags.log,
+      });
+      const address = await gateway.app.listen({ host: flags.host, port: flags.port });
+      process.stderr.write(`gateway listening on ${address} (API docs at ${address}/docs)\n`);
+      let closing = false;
+      const stop = async () => {
+        if (closing) return;
+        closing = true;
+        await gateway.app.close();
+        await gateway.close();
+        await local.close();
+        await artifacts.close();
+        await store.close();
+        process.exit(0);
+      };
+      process.on("SIGINT", stop);
+      process.on("SIGTERM", stop);
+    });
+}
