@@ -4,8 +4,10 @@
  * and writes the result files. Ctrl-C stops sending, ends requests in flight as incomplete and
  * still writes everything, marked incomplete.
  */
+import { readFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import type { Command } from "commander";
+import { parse as parseYaml } from "yaml";
 import { defaultConfig, loadConfig } from "../bench/config.js";
 import { BenchMetrics } from "../bench/live-metrics.js";
 import { type BenchEvent, runBenchmark } from "../bench/run.js";
@@ -17,6 +19,7 @@ import { writeReport } from "../report/write.js";
 import type { RuntimeRegistry } from "../runtimes/registry.js";
 import { startMetricsServer } from "../telemetry/metrics-server.js";
 import { port, positiveInt } from "./parse.js";
+import { gatewayRequest, printRun, type RunView, serverOf } from "./remote.js";
 
 interface BenchFlags {
   out?: string;
@@ -29,6 +32,7 @@ interface BenchFlags {
   quiet: boolean;
   vllmDetailed: boolean;
   metricsPort?: number;
+  server?: string;
 }
 
 export const DEFAULT_BENCH_MODEL = "synthetic:tiny";
@@ -54,8 +58,13 @@ export function registerBenchCommand(program: Command, env: TokenForgeEnv, runti
       "serve the run's live Prometheus series on 127.0.0.1:<port>/metrics",
       port,
     )
+    .option("--server <url>", "run it on a gateway (POST /benchmarks/run) instead of here")
     .option("--quiet", "no live progress", false)
     .action(async (configPath: string | undefined, flags: BenchFlags) => {
+      if (flags.server !== undefined) {
+        await benchOnServer(configPath, flags);
+        return;
+      }
       let config: BenchConfig;
       if (configPath !== undefined) {
         config = loadConfig(configPath);
@@ -226,4 +235,34 @@ function progressPrinter(quiet: boolean): Printer {
     open = false;
   };
   return fn;
+}
+
+/** `bench --server`: the config is checked here, run by the gateway, followed until it ends. */
+async function benchOnServer(configPath: string | undefined, flags: BenchFlags): Promise<void> {
+  if (configPath === undefined) {
+    throw new TokenForgeError("invalid_request", "bench --server needs a config file", { field: "config" });
+  }
+  loadConfig(configPath);
+  const raw = parseYaml(readFileSync(configPath, "utf8")) as unknown;
+  const server = serverOf(flags.server);
+  const started = await gatewayRequest<{ id: string }>(server, "POST", "/benchmarks/run", raw);
+  process.stderr.write(`run ${started.id} started on ${server}\n`);
+  for (;;) {
+    const run = await gatewayRequest<
+      RunView & { progress?: { done: number; total: number; workload: string; runtime: string } }
+    >(server, "GET", `/benchmarks/${started.id}`);
+    if (run.status !== "queued" && run.status !== "running") {
+      if (flags.json) process.stdout.write(`${JSON.stringify(run, null, 2)}\n`);
+      else process.stdout.write(printRun(run));
+      if (run.status === "failed") process.exitCode = 1;
+      else if (run.status !== "complete") process.exitCode = 130;
+      return;
+    }
+    const p = run.progress;
+    if (p && !flags.quiet)
+      process.stderr.write(
+        `  ${p.workload} on ${p.runtime}: ${p.done}/${Number.isFinite(p.total) ? p.total : "?"} done\n`,
+      );
+    await new Promise((r) => setTimeout(r, 1000));
+  }
 }

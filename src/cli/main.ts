@@ -15,6 +15,7 @@ import { registerBenchCommand } from "./bench.js";
 import { registerCompareCommand } from "./compare.js";
 import { registerModelsCommand } from "./models.js";
 import { registerPublishCommand } from "./publish.js";
+import { registerRemoteCommands } from "./remote.js";
 import { registerReportCommand } from "./report.js";
 import { registerServeCommand } from "./serve.js";
 import { registerSimCommand } from "./sim.js";
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   registerReportCommand(program);
   registerSimCommand(program);
   registerServeCommand(program, env, runtimes);
+  registerRemoteCommands(program);
   return program;
 }
 

@@ -10,7 +10,7 @@ import { LocalBackend } from "../control/local/index.js";
 import { buildGateway } from "../gateway/app.js";
 import { Deployments } from "../gateway/deployments.js";
 import type { RuntimeRegistry } from "../runtimes/registry.js";
-import { artifactConfigFromEnv, openArtifactStore } from "../store/artifacts/index.js";
+import { artifactConfigFromEnv, openArtifactStore, startRetryLoop } from "../store/artifacts/index.js";
 import { openStore } from "../store/db/open.js";
 import { port } from "./parse.js";
 
@@ -37,7 +37,12 @@ export function registerServeCommand(program: Command, env: TokenForgeEnv, runti
         ...(env.databaseUrl ? { databaseUrl: env.databaseUrl } : {}),
         dataDir: flags.dataDir ?? env.dataDir,
       });
-      const artifacts = openArtifactStore(artifactConfigFromEnv(process.env));
+      // An upload that failed stays spooled locally; when a retry lands it, the index says so.
+      const artifacts = openArtifactStore(artifactConfigFromEnv(process.env), {
+        onUploaded: (a) => store.putArtifact({ ...a, uploaded: true }),
+      });
+      await artifacts.retryPending();
+      const retries = startRetryLoop(artifacts, { intervalMs: 60_000 });
       const local = new LocalBackend({ runtimes });
       const deployments = new Deployments(store, { local }, runtimes);
       const restored = await deployments.restore();
@@ -59,6 +64,7 @@ export function registerServeCommand(program: Command, env: TokenForgeEnv, runti
         closing = true;
         await gateway.app.close();
         await gateway.close();
+        await retries.stop();
         await local.close();
         await artifacts.close();
         await store.close();

@@ -5,9 +5,8 @@
  * with results stored row by row and the run's files kept as artifacts.
  */
 import { randomUUID } from "node:crypto";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { gzipSync } from "node:zlib";
 import { configFromObject } from "../bench/config.js";
 import { environment } from "../bench/environment.js";
 import { runBenchmark } from "../bench/run.js";
@@ -17,6 +16,7 @@ import { TokenForgeError } from "../errors.js";
 import { writeReport } from "../report/write.js";
 import type { RuntimeRegistry } from "../runtimes/registry.js";
 import type { ArtifactStore, RunFilter, RunRow, Store } from "../spec/store.js";
+import { putFile } from "../store/artifacts/index.js";
 import type { Deployments } from "./deployments.js";
 
 export interface BenchmarkJobsOptions {
@@ -177,37 +177,20 @@ export class BenchmarkJobs {
 
   /** result.json, the gzipped request traces, the report and the vLLM views, indexed in the store. */
   private async keepArtifacts(id: string, outDir: string): Promise<void> {
-    const files: { name: string; body: Buffer; type: string }[] = [];
-    const read = (name: string) => readFileSync(join(outDir, name));
-    files.push({ name: "result.json", body: read("result.json"), type: "application/json" });
-    if (existsSync(join(outDir, "requests.jsonl"))) {
-      files.push({
-        name: "requests.jsonl.gz",
-        body: gzipSync(read("requests.jsonl")),
-        type: "application/gzip",
-      });
-    }
+    const files: [name: string, path: string][] = [["result.json", join(outDir, "result.json")]];
+    // Traces are gzipped as a stream (requests.jsonl → requests.jsonl.gz), never held whole.
+    if (existsSync(join(outDir, "requests.jsonl")))
+      files.push(["requests.jsonl", join(outDir, "requests.jsonl")]);
     try {
-      const report = writeReport(join(outDir, "result.json"));
-      files.push({ name: "report.html", body: readFileSync(report.path), type: "text/html" });
+      files.push(["report.html", writeReport(join(outDir, "result.json")).path]);
     } catch {
       // A run without a report still keeps its results.
     }
     if (existsSync(join(outDir, "vllm"))) {
-      for (const f of readdirSync(join(outDir, "vllm"))) {
-        files.push({ name: `vllm/${f}`, body: read(join("vllm", f)), type: "application/json" });
-      }
+      for (const f of readdirSync(join(outDir, "vllm"))) files.push([`vllm/${f}`, join(outDir, "vllm", f)]);
     }
-    for (const f of files) {
-      const where = await this.o.artifacts.put(id, f.name, f.body, f.type);
-      await this.o.store.putArtifact({
-        runId: id,
-        name: f.name,
-        uri: where.uri,
-        bytes: f.body.length,
-        contentType: f.type,
-        uploaded: where.uploaded,
-      });
+    for (const [name, path] of files) {
+      await this.o.store.putArtifact(await putFile(this.o.artifacts, id, name, path));
     }
   }
 }

@@ -1,0 +1,263 @@
+/**
+ * The CLI against a running gateway (`--server URL`, default $TOKENFORGE_SERVER or
+ * http://127.0.0.1:8080): `deploy`, `deployments` (and `deployments delete ID`), `infer`
+ * (streamed to the terminal), `runs list` / `runs show`. `bench --server` lives in bench.ts and
+ * uses `gatewayRequest` from here. A refusal from the gateway exits 2 with its message; an
+ * unreachable gateway exits 1.
+ */
+import type { Command } from "commander";
+import { request } from "undici";
+import { renderTable } from "../bench/table.js";
+import { TokenForgeError } from "../errors.js";
+import { oneOf, positiveInt } from "./parse.js";
+
+export const DEFAULT_SERVER = "http://127.0.0.1:8080";
+
+export function serverOf(flag: string | undefined): string {
+  return (flag ?? process.env.TOKENFORGE_SERVER ?? DEFAULT_SERVER).replace(/\/+$/, "");
+}
+
+/** One JSON request to the gateway; its `{error}` answers become coded errors (exit 2 for 4xx). */
+export async function gatewayRequest<T>(
+  server: string,
+  method: "GET" | "POST" | "DELETE",
+  path: string,
+  body?: unknown,
+): Promise<T> {
+  let res: Awaited<ReturnType<typeof request>>;
+  try {
+    res = await request(`${server}${path}`, {
+      method,
+      ...(body === undefined
+        ? {}
+        : { headers: { "content-type": "application/json" }, body: JSON.stringify(body) }),
+    });
+  } catch (err) {
+    throw new TokenForgeError(
+      "bad_gateway",
+      `cannot reach the gateway at ${server}: ${(err as Error).message}`,
+    );
+  }
+  const text = await res.body.text();
+  let parsed: unknown;
+  try {
+    parsed = text === "" ? undefined : JSON.parse(text);
+  } catch {
+    parsed = text;
+  }
+  if (res.statusCode >= 400) {
+    const e = (parsed as { error?: { code?: string; message?: string; field?: string } } | undefined)?.error;
+    const code =
+      res.statusCode === 404 ? "not_found" : res.statusCode < 500 ? "invalid_request" : "engine_error";
+    throw new TokenForgeError(code, e?.message ?? `${method} ${path} answered ${res.statusCode}`, {
+      ...(e?.field ? { field: e.field } : {}),
+    });
+  }
+  return parsed as T;
+}
+
+interface Deployment {
+  id: string;
+  model: string;
+  runtime: string;
+  target: string;
+  replicas: number;
+  status: string;
+  endpoints: string[];
+  last_error?: string;
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  return rows
+    .map((r) =>
+      r
+        .map((cell, c) => cell.padEnd(widths[c]!))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
+}
+
+export function registerRemoteCommands(program: Command): void {
+  program
+    .command("deploy")
+    .description("deploy a model on a runtime through the gateway")
+    .requiredOption("--model <ref>", "model reference")
+    .requiredOption("--runtime <name>", "runtime (llamacpp, sim, …)")
+    .option("--quant <q>", "quantization the runtime should serve")
+    .option("--replicas <n>", "replicas", positiveInt, 1)
+    .option("--target <t>", "local or kubernetes", oneOf(["local", "kubernetes"] as const), "local")
+    .option("--wait", "wait until the deployment is ready", false)
+    .option("--server <url>", "gateway URL")
+    .action(
+      async (f: {
+        model: string;
+        runtime: string;
+        quant?: string;
+        replicas: number;
+        target: string;
+        wait: boolean;
+        server?: string;
+      }) => {
+        const server = serverOf(f.server);
+        const created = await gatewayRequest<{ id: string; status: string }>(server, "POST", "/deploy", {
+          model: f.model,
+          runtime: f.runtime,
+          replicas: f.replicas,
+          target: f.target,
+          ...(f.quant ? { quant: f.quant } : {}),
+        });
+        process.stdout.write(`${created.id} ${created.status}\n`);
+        if (!f.wait) return;
+        for (;;) {
+          const d = await gatewayRequest<Deployment>(server, "GET", `/deployments/${created.id}`);
+          if (d.status === "ready") {
+            process.stdout.write(`${d.id} ready at ${d.endpoints.join(", ")}\n`);
+            return;
+          }
+          if (d.status === "failed")
+            throw new TokenForgeError("engine_error", `${d.id} failed: ${d.last_error ?? "unknown"}`);
+          await new Promise((r) => setTimeout(r, 500));
+        }
+      },
+    );
+
+  const deployments = program
+    .command("deployments")
+    .description("list the gateway's deployments")
+    .option("--server <url>", "gateway URL")
+    .action(async (f: { server?: string }) => {
+      const list = await gatewayRequest<Deployment[]>(serverOf(f.server), "GET", "/deployments");
+      const rows = [["id", "model", "runtime", "target", "replicas", "status", "endpoints"]];
+      for (const d of list)
+        rows.push([d.id, d.model, d.runtime, d.target, String(d.replicas), d.status, d.endpoints.join(",")]);
+      process.stdout.write(`${table(rows)}\n`);
+    });
+  deployments
+    .command("delete")
+    .description("stop and remove a deployment")
+    .argument("<id>")
+    .option("--server <url>", "gateway URL")
+    .action(async (id: string, f: { server?: string }) => {
+      const d = await gatewayRequest<Deployment>(
+        serverOf(f.server ?? deployments.opts<{ server?: string }>().server),
+        "DELETE",
+        `/deployments/${encodeURIComponent(id)}`,
+      );
+      process.stdout.write(`${d.id} ${d.status}\n`);
+    });
+
+  program
+    .command("infer")
+    .description("generate from a deployed model, streamed to the terminal")
+    .argument("<prompt>")
+    .requiredOption("--model <ref>", "model of a ready deployment")
+    .option("--runtime <name>", "runtime, when the model is deployed on several")
+    .option("--max-tokens <n>", "tokens to generate", positiveInt, 128)
+    .option("--no-stream", "wait for the whole answer")
+    .option("--server <url>", "gateway URL")
+    .action(
+      async (
+        prompt: string,
+        f: { model: string; runtime?: string; maxTokens: number; stream: boolean; server?: string },
+      ) => {
+        const server = serverOf(f.server);
+        const body = {
+          model: f.model,
+          prompt,
+          max_tokens: f.maxTokens,
+          stream: f.stream,
+          ...(f.runtime ? { runtime: f.runtime } : {}),
+        };
+        if (!f.stream) {
+          const r = await gatewayRequest<{ choices: { text: string }[] }>(server, "POST", "/infer", body);
+          process.stdout.write(`${r.choices[0]?.text ?? ""}\n`);
+          return;
+        }
+        const res = await request(`${server}/infer`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(body),
+        }).catch((err: Error) => {
+          throw new TokenForgeError("bad_gateway", `cannot reach the gateway at ${server}: ${err.message}`);
+        });
+        if (res.statusCode !== 200) {
+          const text = await res.body.text();
+          const e = (JSON.parse(text) as { error?: { message?: string; field?: string } }).error;
+          throw new TokenForgeError(
+            res.statusCode === 404 ? "not_found" : "invalid_request",
+            e?.message ?? text,
+            e?.field ? { field: e.field } : {},
+          );
+        }
+        let rest = "";
+        for await (const chunk of res.body) {
+          const lines = (rest + (chunk as Buffer).toString("utf8")).split("\n");
+          rest = lines.pop() ?? "";
+          for (const line of lines) {
+            if (!line.startsWith("data: ") || line === "data: [DONE]") continue;
+            const text = (JSON.parse(line.slice(6)) as { choices?: { text?: string }[] }).choices?.[0]?.text;
+            if (text) process.stdout.write(text);
+          }
+        }
+        process.stdout.write("\n");
+      },
+    );
+
+  const runs = program.command("runs").description("benchmark runs stored by the gateway");
+  runs
+    .command("list")
+    .option("--model <m>")
+    .option("--runtime <r>")
+    .option("--status <s>")
+    .option("--server <url>", "gateway URL")
+    .action(async (f: { model?: string; runtime?: string; status?: string; server?: string }) => {
+      const q = new URLSearchParams();
+      if (f.model) q.set("model", f.model);
+      if (f.runtime) q.set("runtime", f.runtime);
+      if (f.status) q.set("status", f.status);
+      const list = await gatewayRequest<
+        { id: string; status: string; model: string; runtimes: string[]; createdAt: string }[]
+      >(serverOf(f.server), "GET", `/benchmarks${q.size > 0 ? `?${q}` : ""}`);
+      const rows = [["id", "status", "model", "runtimes", "created"]];
+      for (const r of list) rows.push([r.id, r.status, r.model, r.runtimes.join(","), r.createdAt]);
+      process.stdout.write(`${table(rows)}\n`);
+    });
+  runs
+    .command("show")
+    .argument("<id>")
+    .option("--json", "the whole record as JSON", false)
+    .option("--server <url>", "gateway URL")
+    .action(async (id: string, f: { json: boolean; server?: string }) => {
+      const run = await gatewayRequest<RunView>(
+        serverOf(f.server),
+        "GET",
+        `/benchmarks/${encodeURIComponent(id)}`,
+      );
+      if (f.json) {
+        process.stdout.write(`${JSON.stringify(run, null, 2)}\n`);
+        return;
+      }
+      process.stdout.write(printRun(run));
+    });
+}
+
+export interface RunView {
+  id: string;
+  status: string;
+  model: string;
+  error?: string;
+  results: { workload: string; runtime: string; metrics: never }[];
+  artifacts: { name: string; href: string }[];
+}
+
+export function printRun(run: RunView): string {
+  const lines = [`${run.id}: ${run.status} (${run.model})${run.error ? ` — ${run.error}` : ""}`];
+  if (run.results.length > 0)
+    lines.push(
+      renderTable(run.results.map((r) => ({ workload: r.workload, runtime: r.runtime, metrics: r.metrics }))),
+    );
+  for (const a of run.artifacts) lines.push(`  ${a.name}: ${a.href}`);
+  return `${lines.join("\n")}\n`;
+}
