@@ -6,18 +6,21 @@
 import { join } from "node:path";
 import type { Command } from "commander";
 import type { TokenForgeEnv } from "../config.js";
+import { KubernetesBackend } from "../control/kubernetes/backend.js";
 import { LocalBackend } from "../control/local/index.js";
 import { buildGateway } from "../gateway/app.js";
 import { Deployments } from "../gateway/deployments.js";
 import type { RuntimeRegistry } from "../runtimes/registry.js";
 import { artifactConfigFromEnv, openArtifactStore, startRetryLoop } from "../store/artifacts/index.js";
 import { openStore } from "../store/db/open.js";
+import { VERSION } from "../version.js";
 import { port } from "./parse.js";
 
 interface ServeFlags {
   host: string;
   port: number;
   dataDir?: string;
+  kubernetes?: string | true;
   log: boolean;
 }
 
@@ -30,6 +33,10 @@ export function registerServeCommand(program: Command, env: TokenForgeEnv, runti
     .option(
       "--data-dir <dir>",
       "PGlite data directory when DATABASE_URL is not set (default $TOKENFORGE_DATA_DIR)",
+    )
+    .option(
+      "--kubernetes [namespace]",
+      "also deploy to Kubernetes (kubeconfig as kubectl finds it, or in-cluster), in this namespace",
     )
     .option("--log", "log every request", false)
     .action(async (flags: ServeFlags) => {
@@ -44,7 +51,14 @@ export function registerServeCommand(program: Command, env: TokenForgeEnv, runti
       await artifacts.retryPending();
       const retries = startRetryLoop(artifacts, { intervalMs: 60_000 });
       const local = new LocalBackend({ runtimes });
-      const deployments = new Deployments(store, { local }, runtimes);
+      const kubernetes =
+        flags.kubernetes === undefined
+          ? undefined
+          : new KubernetesBackend({
+              version: VERSION,
+              ...(typeof flags.kubernetes === "string" ? { namespace: flags.kubernetes } : {}),
+            });
+      const deployments = new Deployments(store, { local, ...(kubernetes ? { kubernetes } : {}) }, runtimes);
       const restored = await deployments.restore();
       if (restored.length > 0)
         process.stderr.write(`restarting ${restored.length} stored deployment(s): ${restored.join(", ")}\n`);
@@ -66,6 +80,7 @@ export function registerServeCommand(program: Command, env: TokenForgeEnv, runti
         await gateway.close();
         await retries.stop();
         await local.close();
+        await kubernetes?.close();
         await artifacts.close();
         await store.close();
         process.exit(0);
