@@ -17,6 +17,11 @@ import type { DeploymentView, DeployRequest } from "./schemas.js";
 
 export class Deployments {
   private readonly turn = new Map<string, number>();
+  /**
+   * What is deployed, kept in memory for routing: a routed request reads no database, only the
+   * backend's own (in-memory or cached) status. Loaded from the store on first use.
+   */
+  private known: Map<string, { spec: DeploymentSpec; createdAt: string }> | undefined;
 
   constructor(
     private readonly store: Store,
@@ -50,6 +55,7 @@ export class Deployments {
     };
     const status = await backend.create(spec);
     await this.store.putDeployment({ spec, state: status.state, createdAt: now, updatedAt: now });
+    (await this.routing()).set(spec.id, { spec, createdAt: now });
     return view(spec, status, now);
   }
 
@@ -92,6 +98,7 @@ export class Deployments {
     const backend = this.backends[row.spec.target];
     if (backend && (await backend.get(id))) await backend.delete(id);
     await this.store.deleteDeployment(id);
+    (await this.routing()).delete(id);
     return view(row.spec, undefined, row.createdAt, "stopped");
   }
 
@@ -103,9 +110,11 @@ export class Deployments {
     model: string,
     runtime?: string,
   ): Promise<{ endpoint: string; deployment: string; runtime: string }> {
-    const matching = (await this.list()).filter(
-      (d) => d.model === model && (runtime === undefined || d.runtime === runtime),
-    );
+    const matching: DeploymentView[] = [];
+    for (const { spec, createdAt } of (await this.routing()).values()) {
+      if (spec.model !== model || (runtime !== undefined && spec.runtime !== runtime)) continue;
+      matching.push(view(spec, await this.backends[spec.target]?.get(spec.id), createdAt));
+    }
     if (matching.length === 0) {
       throw new TokenForgeError(
         "model_not_found",
@@ -126,6 +135,14 @@ export class Deployments {
     const n = this.turn.get(key) ?? 0;
     this.turn.set(key, n + 1);
     return ready[n % ready.length]!;
+  }
+
+  private async routing(): Promise<Map<string, { spec: DeploymentSpec; createdAt: string }>> {
+    if (!this.known) {
+      const rows = await this.store.listDeployments();
+      this.known ??= new Map(rows.map((r) => [r.spec.id, { spec: r.spec, createdAt: r.createdAt }]));
+    }
+    return this.known;
   }
 
   /** Ready deployments, for /v1/models. */
