@@ -13,6 +13,7 @@ import { VERSION } from "../version.js";
 import { toHttpError } from "../worker/openai-errors.js";
 import { BenchmarkJobs } from "./benchmarks.js";
 import type { Deployments } from "./deployments.js";
+import { GatewayMetrics } from "./metrics.js";
 import { WorkerProxy } from "./proxy.js";
 import { benchmarkRoutes } from "./routes/benchmarks.js";
 import { deploymentRoutes } from "./routes/deployments.js";
@@ -69,7 +70,20 @@ export async function buildGateway(o: GatewayOptions): Promise<Gateway> {
   });
   await app.register(swaggerUi, { routePrefix: "/docs" });
 
-  const proxy = new WorkerProxy();
+  const metrics = new GatewayMetrics(o.deployments);
+  app.addHook("onResponse", (req, reply, done) => {
+    metrics.httpRequests.inc({
+      method: req.method,
+      route: req.routeOptions.url ?? "unmatched",
+      status: String(reply.statusCode),
+    });
+    done();
+  });
+  app.get("/metrics", { schema: { hide: true } }, async (_req, reply) => {
+    reply.header("content-type", metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+  const proxy = new WorkerProxy(metrics);
   const jobs = new BenchmarkJobs({
     store: o.store,
     deployments: o.deployments,

@@ -17,7 +17,7 @@ export interface MetricSpec {
   labels: readonly string[];
   buckets?: readonly number[];
   /** Who exposes it. */
-  component: "worker" | "harness";
+  component: "worker" | "harness" | "gateway";
   /** The vLLM series with the same meaning, when there is one. */
   mirrors?: string;
 }
@@ -177,6 +177,52 @@ export const CATALOGUE = {
     help: "GPU power draw in watts, from nvidia-smi; absent when not reported.",
     labels: ["gpu", "name"],
     component: "worker",
+  },
+
+  // ---- gateway (`tokenforge serve`, GET /metrics) ----
+  gatewayHttpRequests: {
+    name: "tokenforge_gateway_http_requests_total",
+    type: "counter",
+    help: "HTTP requests the gateway answered, by method, route and status code.",
+    labels: ["method", "route", "status"],
+    component: "gateway",
+  },
+  gatewayProxied: {
+    name: "tokenforge_gateway_proxied_requests_total",
+    type: "counter",
+    help: "Generation requests forwarded to a worker, by model, runtime and the worker's status code.",
+    labels: ["model", "runtime", "status"],
+    component: "gateway",
+  },
+  gatewayInFlight: {
+    name: "tokenforge_gateway_requests_in_flight",
+    type: "gauge",
+    help: "Generation requests being forwarded (sent to a worker, answer not finished).",
+    labels: [],
+    component: "gateway",
+  },
+  gatewayFirstByte: {
+    name: "tokenforge_gateway_time_to_first_byte_seconds",
+    type: "histogram",
+    help: "Seconds from the gateway receiving a generation request to the worker's first body byte (TTFT as the gateway sees it for streams).",
+    labels: ["model", "runtime"],
+    buckets: BUCKETS.ttft,
+    component: "gateway",
+  },
+  gatewayE2e: {
+    name: "tokenforge_gateway_e2e_request_latency_seconds",
+    type: "histogram",
+    help: "Seconds from the gateway receiving a generation request to the last byte of the answer.",
+    labels: ["model", "runtime"],
+    buckets: BUCKETS.e2e,
+    component: "gateway",
+  },
+  gatewayDeployments: {
+    name: "tokenforge_gateway_deployments",
+    type: "gauge",
+    help: "Deployments by target and state (pending, starting, ready, failed, stopped).",
+    labels: ["target", "state"],
+    component: "gateway",
   },
 
   // ---- harness (`tokenforge bench --metrics-port`, GET /metrics while a run goes) ----

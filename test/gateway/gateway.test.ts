@@ -115,6 +115,19 @@ describe("deployments and inference", () => {
     expect(routes.every((r) => r.statusCode === 200)).toBe(true);
   });
 
+  it("counts forwarded requests and deployments on its /metrics", async () => {
+    const text = (await inject("GET", "/metrics")).body;
+    const forwarded = text.match(
+      /^tokenforge_gateway_proxied_requests_total\{model="sim-model",runtime="sim",status="200"\} (\d+)/m,
+    );
+    expect(Number(forwarded?.[1])).toBeGreaterThanOrEqual(6);
+    expect(text).toMatch(/^tokenforge_gateway_deployments\{target="local",state="ready"\} [1-9]/m);
+    expect(text).toMatch(
+      /^tokenforge_gateway_time_to_first_byte_seconds_count\{model="sim-model",runtime="sim"\} [1-9]/m,
+    );
+    expect(text).toContain("tokenforge_gateway_process_resident_memory_bytes");
+  });
+
   it("serves OpenAI's routes over ready deployments", async () => {
     const models = (await inject("GET", "/v1/models")).json();
     expect(models.object).toBe("list");

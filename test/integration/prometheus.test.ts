@@ -1,8 +1,8 @@
 /**
  * The real Prometheus server (Debian's `prometheus`, installed by .ci/run) scraping a live worker
  * (llama.cpp on synthetic:tiny) and the harness's live series while a benchmark runs against that
- * worker; the series are then found through Prometheus's HTTP query API. The gateway is not part
- * of this test yet. Skipped, with the reason printed, where no `prometheus` binary exists.
+ * worker, and the gateway's own /metrics; the series are then found through Prometheus's HTTP
+ * query API. Skipped, with the reason printed, where no `prometheus` binary exists.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -13,7 +13,12 @@ import { workloadOf } from "../../src/bench/config.js";
 import { BenchMetrics } from "../../src/bench/live-metrics.js";
 import { freePort } from "../../src/bench/local-target.js";
 import { runBenchmark } from "../../src/bench/run.js";
+import { buildGateway, type Gateway } from "../../src/gateway/app.js";
+import { Deployments } from "../../src/gateway/deployments.js";
 import { RuntimeRegistry } from "../../src/runtimes/registry.js";
+import type { Store } from "../../src/spec/store.js";
+import { FsArtifactStore } from "../../src/store/artifacts/index.js";
+import { openStore } from "../../src/store/db/open.js";
 import { type MetricsServer, startMetricsServer } from "../../src/telemetry/metrics-server.js";
 import type { RunningWorker } from "../../src/worker/server.js";
 import { startTestWorker } from "../helpers/worker.js";
@@ -40,6 +45,8 @@ describe.skipIf(!binary)("Prometheus scraping a worker and a running benchmark",
   let metricsServer: MetricsServer;
   let metrics: BenchMetrics;
   let prometheus: ChildProcess;
+  let gateway: Gateway;
+  let gatewayStore: Store;
   let promUrl: string;
 
   beforeAll(async () => {
@@ -47,6 +54,16 @@ describe.skipIf(!binary)("Prometheus scraping a worker and a running benchmark",
     worker = await startTestWorker({ parallel: 4 });
     metrics = new BenchMetrics("prom-it");
     metricsServer = await startMetricsServer(metrics.registry);
+    gatewayStore = await openStore({ dataDir: "memory://" });
+    const none = new RuntimeRegistry([]);
+    gateway = await buildGateway({
+      store: gatewayStore,
+      deployments: new Deployments(gatewayStore, {}, none),
+      runtimes: none,
+      artifacts: new FsArtifactStore(join(dir, "artifacts")),
+      resultsDir: join(dir, "gateway-results"),
+    });
+    const gatewayUrl = await gateway.app.listen({ host: "127.0.0.1", port: 0 });
     const port = await freePort();
     promUrl = `http://127.0.0.1:${port}`;
     const hostOf = (url: string) => new URL(url).host;
@@ -59,6 +76,8 @@ scrape_configs:
     static_configs: [{ targets: ["${hostOf(worker.url)}"] }]
   - job_name: tokenforge-bench
     static_configs: [{ targets: ["${hostOf(metricsServer.url)}"] }]
+  - job_name: tokenforge-gateway
+    static_configs: [{ targets: ["${hostOf(gatewayUrl)}"] }]
 `,
     );
     prometheus = spawn(
@@ -88,6 +107,9 @@ scrape_configs:
       await exited;
     }
     await metricsServer?.close();
+    await gateway?.app.close();
+    await gateway?.close();
+    await gatewayStore?.close();
     await worker?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
@@ -117,7 +139,11 @@ scrape_configs:
     expect(ok).toBe(12);
 
     // Both targets are up, and the counters reach what the run did (after at least one scrape).
-    await until(async () => (await query('sum(up{job=~"tokenforge-.*"})')) === 2, 20_000);
+    await until(async () => (await query('sum(up{job=~"tokenforge-.*"})')) === 3, 20_000);
+    await until(
+      async () => ((await query('sum(tokenforge_gateway_http_requests_total{route="/metrics"})')) ?? 0) > 0,
+      20_000,
+    );
     await until(
       async () => (await query('sum(tokenforge_bench_requests_total{outcome="ok",run="prom-it"})')) === ok,
       20_000,

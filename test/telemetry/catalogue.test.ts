@@ -7,6 +7,10 @@ import { join } from "node:path";
 import type { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
 import { BenchMetrics } from "../../src/bench/live-metrics.js";
+import { Deployments } from "../../src/gateway/deployments.js";
+import { GatewayMetrics } from "../../src/gateway/metrics.js";
+import { RuntimeRegistry } from "../../src/runtimes/registry.js";
+import { openStore } from "../../src/store/db/open.js";
 import { CATALOGUE, metricNames } from "../../src/telemetry/catalogue.js";
 import { WorkerMetrics } from "../../src/worker/metrics.js";
 
@@ -37,6 +41,14 @@ describe("metric catalogue", () => {
       (m) =>
         !m.name.startsWith("tokenforge_bench_process_") && !m.name.startsWith("tokenforge_bench_nodejs_"),
     );
+    const store = await openStore({ dataDir: "memory://" });
+    const gateway = (
+      await exposed(new GatewayMetrics(new Deployments(store, {}, new RuntimeRegistry([]))).registry)
+    ).filter(
+      (m) =>
+        !m.name.startsWith("tokenforge_gateway_process_") && !m.name.startsWith("tokenforge_gateway_nodejs_"),
+    );
+    await store.close();
     const byComponent = (c: string) =>
       Object.values(CATALOGUE)
         .filter((m) => m.component === c)
@@ -44,5 +56,6 @@ describe("metric catalogue", () => {
     const sort = (xs: { name: string }[]) => [...xs].sort((a, b) => a.name.localeCompare(b.name));
     expect(sort(worker)).toEqual(sort(byComponent("worker")));
     expect(sort(bench)).toEqual(sort(byComponent("harness")));
+    expect(sort(gateway)).toEqual(sort(byComponent("gateway")));
   });
 });

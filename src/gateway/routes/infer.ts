@@ -17,15 +17,21 @@ export function inferRoutes(app: FastifyInstance, deployments: Deployments, prox
     async (req, reply) => {
       const b = req.body;
       const target = await deployments.route(b.model, b.runtime);
-      await proxy.forward(reply, target.endpoint, "/v1/completions", {
-        model: b.model,
-        prompt: b.prompt,
-        max_tokens: b.max_tokens ?? 128,
-        ...(b.temperature === undefined ? {} : { temperature: b.temperature }),
-        ...(b.top_p === undefined ? {} : { top_p: b.top_p }),
-        stream: b.stream ?? false,
-        ...(b.stream ? { stream_options: { include_usage: true } } : {}),
-      });
+      await proxy.forward(
+        reply,
+        target.endpoint,
+        "/v1/completions",
+        {
+          model: b.model,
+          prompt: b.prompt,
+          max_tokens: b.max_tokens ?? 128,
+          ...(b.temperature === undefined ? {} : { temperature: b.temperature }),
+          ...(b.top_p === undefined ? {} : { top_p: b.top_p }),
+          stream: b.stream ?? false,
+          ...(b.stream ? { stream_options: { include_usage: true } } : {}),
+        },
+        { model: b.model, runtime: target.runtime },
+      );
     },
   );
 }

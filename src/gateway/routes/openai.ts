@@ -46,7 +46,10 @@ export function openAIRoutes(app: FastifyInstance, deployments: Deployments, pro
           });
         }
         const target = await deployments.route(body.model);
-        await proxy.forward(reply, target.endpoint, path, body);
+        await proxy.forward(reply, target.endpoint, path, body, {
+          model: body.model,
+          runtime: target.runtime,
+        });
       },
     );
   }
