@@ -42,22 +42,43 @@ try {
   const gwPort = await freePort();
   const gateway = `http://127.0.0.1:${gwPort}`;
   children.push(
-    spawn(process.execPath, [join(ROOT, "dist", "cli", "main.js"), "serve", "--port", String(gwPort), "--data-dir", join(dir, "data")], {
-      stdio: "ignore",
-      env: { ...process.env, TOKENFORGE_RESULTS_DIR: join(dir, "results"), TOKENFORGE_ARTIFACTS_DIR: join(dir, "artifacts") },
-    }),
+    spawn(
+      process.execPath,
+      [
+        join(ROOT, "dist", "cli", "main.js"),
+        "serve",
+        "--port",
+        String(gwPort),
+        "--data-dir",
+        join(dir, "data"),
+      ],
+      {
+        stdio: "ignore",
+        env: {
+          ...process.env,
+          TOKENFORGE_RESULTS_DIR: join(dir, "results"),
+          TOKENFORGE_ARTIFACTS_DIR: join(dir, "artifacts"),
+        },
+      },
+    ),
   );
   await until(async () => (await request(`${gateway}/health`)).statusCode === 200, "the gateway");
   const dep = (await (
     await request(`${gateway}/deploy`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ model: "sim", runtime: "sim", engine_args: ["--output-tokens", "64", "--no-ground-truth"] }),
+      body: JSON.stringify({
+        model: "sim",
+        runtime: "sim",
+        engine_args: ["--output-tokens", "64", "--no-ground-truth"],
+      }),
     })
   ).body.json()) as { id: string };
   let worker = "";
   await until(async () => {
-    const d = (await (await request(`${gateway}/deployments/${dep.id}`)).body.json()) as { endpoints: string[] };
+    const d = (await (await request(`${gateway}/deployments/${dep.id}`)).body.json()) as {
+      endpoints: string[];
+    };
     worker = d.endpoints[0] ?? "";
     return worker !== "";
   }, "the sim deployment");
@@ -89,25 +110,51 @@ http {
 }
 `,
   );
-  children.push(spawn("nginx", ["-p", join(dir, "nginx"), "-c", join(dir, "nginx", "nginx.conf"), "-g", "daemon off;"], { stdio: "ignore" }));
+  children.push(
+    spawn("nginx", ["-p", join(dir, "nginx"), "-c", join(dir, "nginx", "nginx.conf"), "-g", "daemon off;"], {
+      stdio: "ignore",
+    }),
+  );
   await until(async () => (await request(`${nginx}/health`)).statusCode === 200, "nginx");
 
-  const target = (baseUrl: string) => ({ baseUrl, model: "sim", endpoint: "completions" as const, stream: true });
+  const target = (baseUrl: string) => ({
+    baseUrl,
+    model: "sim",
+    endpoint: "completions" as const,
+    stream: true,
+  });
   const calibration = await calibrateWithCounter((await serverCounter(target(worker)))!, "server-tokenize");
   const measure = async (baseUrl: string, w: Workload) => {
     const traces: RequestTrace[] = [];
-    await runPlan({ target: target(baseUrl), plan: buildPlan(w, "sim", calibration), onTrace: (t) => traces.push(t) });
+    await runPlan({
+      target: target(baseUrl),
+      plan: buildPlan(w, "sim", calibration),
+      onTrace: (t) => traces.push(t),
+    });
     return aggregate(traces, { slo: {} });
   };
-  const base = { promptLen: { kind: "fixed", value: 32 }, genTokens: { kind: "fixed", value: 64 }, seed: 5 } as const;
+  const base = {
+    promptLen: { kind: "fixed", value: 32 },
+    genTokens: { kind: "fixed", value: 64 },
+    seed: 5,
+  } as const;
   const paths = { direct: worker, gateway, nginx };
   const ttft: Record<string, Record<string, { p50: number; p99: number; ok: number }>> = {};
   for (const qps of [200, 1000]) {
     for (const [name, url] of Object.entries(paths)) {
-      const m = await measure(url, workloadOf({ ...base, name: `${name}-${qps}`, qps, durationS: seconds, warmup: { requests: 200 } }));
+      const m = await measure(
+        url,
+        workloadOf({ ...base, name: `${name}-${qps}`, qps, durationS: seconds, warmup: { requests: 200 } }),
+      );
       ttft[qps] ??= {};
-      ttft[qps]![name] = { p50: m.ttftMs?.p50 ?? Number.NaN, p99: m.ttftMs?.p99 ?? Number.NaN, ok: m.counts.ok };
-      console.log(`${qps} req/s ${name.padEnd(8)} TTFT p50 ${m.ttftMs?.p50.toFixed(3)} ms p99 ${m.ttftMs?.p99.toFixed(3)} ms  ok ${m.counts.ok}/${m.counts.total}`);
+      ttft[qps]![name] = {
+        p50: m.ttftMs?.p50 ?? Number.NaN,
+        p99: m.ttftMs?.p99 ?? Number.NaN,
+        ok: m.counts.ok,
+      };
+      console.log(
+        `${qps} req/s ${name.padEnd(8)} TTFT p50 ${m.ttftMs?.p50.toFixed(3)} ms p99 ${m.ttftMs?.p99.toFixed(3)} ms  ok ${m.counts.ok}/${m.counts.total}`,
+      );
     }
     const t = ttft[qps]!;
     console.log(
@@ -116,12 +163,20 @@ http {
   }
   const maxRate: Record<string, number> = {};
   for (const [name, url] of Object.entries(paths)) {
-    const m = await measure(url, workloadOf({ ...base, name: `${name}-max`, concurrency: 64, durationS: 8, warmup: { requests: 200 } }));
+    const m = await measure(
+      url,
+      workloadOf({ ...base, name: `${name}-max`, concurrency: 64, durationS: 8, warmup: { requests: 200 } }),
+    );
     maxRate[name] = m.requestThroughput ?? 0;
     console.log(`closed loop, 64 in flight: ${name.padEnd(8)} ${maxRate[name]!.toFixed(0)} req/s`);
   }
   console.log(`gateway / nginx sustained streaming rate: ${(maxRate.gateway! / maxRate.nginx!).toFixed(3)}`);
-  writeResult("gateway-overhead", { seconds, ttft, maxRate, ratioGatewayToNginx: maxRate.gateway! / maxRate.nginx! });
+  writeResult("gateway-overhead", {
+    seconds,
+    ttft,
+    maxRate,
+    ratioGatewayToNginx: maxRate.gateway! / maxRate.nginx!,
+  });
 } finally {
   for (const c of children) c.kill("SIGTERM");
   await new Promise((r) => setTimeout(r, 1500));
