@@ -16,9 +16,11 @@ import type { Deployments } from "./deployments.js";
 import { GatewayMetrics } from "./metrics.js";
 import { WorkerProxy } from "./proxy.js";
 import { benchmarkRoutes } from "./routes/benchmarks.js";
+import { compareRoutes } from "./routes/compare.js";
 import { deploymentRoutes } from "./routes/deployments.js";
 import { inferRoutes } from "./routes/infer.js";
 import { openAIRoutes } from "./routes/openai.js";
+import { uiRoutes } from "./routes/ui.js";
 
 export interface GatewayOptions {
   store: Store;
@@ -95,6 +97,8 @@ export async function buildGateway(o: GatewayOptions): Promise<Gateway> {
   inferRoutes(app, o.deployments, proxy);
   openAIRoutes(app, o.deployments, proxy);
   benchmarkRoutes(app, jobs);
+  compareRoutes(app, jobs);
+  uiRoutes(app);
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
   app.get("/health", { schema: { hide: true } }, async () => ({ status: "ok", version: VERSION }));
   await app.ready();

@@ -156,14 +156,20 @@ export class BenchmarkJobs {
     created: string[],
     signal: AbortSignal,
   ): Promise<string> {
-    try {
-      return (await this.o.deployments.route(model, runtime)).endpoint;
-    } catch (err) {
-      if (!(err instanceof TokenForgeError) || err.code !== "model_not_found") throw err;
+    const deadline = performance.now() + (this.o.readyTimeoutMs ?? 600_000);
+    // A deployment that exists but is still starting is waited for, not duplicated.
+    for (;;) {
+      try {
+        return (await this.o.deployments.route(model, runtime)).endpoint;
+      } catch (err) {
+        if (!(err instanceof TokenForgeError)) throw err;
+        if (err.code === "model_not_found") break;
+        if (err.code !== "not_ready" || signal.aborted || performance.now() > deadline) throw err;
+      }
+      await new Promise((r) => setTimeout(r, 250));
     }
     const dep = await this.o.deployments.deploy({ model, runtime, target: "local" });
     created.push(dep.id);
-    const deadline = performance.now() + (this.o.readyTimeoutMs ?? 600_000);
     for (;;) {
       const d = await this.o.deployments.get(dep.id);
       if (d.endpoints.length > 0) return d.endpoints[0]!;
