@@ -4,7 +4,7 @@
  * and units, so a dashboard written for one reads the other by swapping the prefix
  * (docs/metrics.md lists them). A registry per worker: no globals.
  */
-import { type Counter, type Histogram, Registry } from "prom-client";
+import { type Counter, collectDefaultMetrics, type Histogram, Registry } from "prom-client";
 import type { EngineStats } from "../spec/engine.js";
 import { CATALOGUE as C, type MetricSpec } from "../telemetry/catalogue.js";
 import { type GpuSample, GpuSampler } from "../telemetry/gpu.js";
@@ -28,6 +28,8 @@ export class WorkerMetrics {
     gpus: GpuSampler = new GpuSampler(),
   ) {
     const r = this.registry;
+    // The process's CPU, memory and event-loop lag, under the worker's own prefix.
+    collectDefaultMetrics({ register: r, prefix: "tokenforge_worker_" });
     this.httpRequests = counter(C.workerHttpRequests, r);
     this.requestSuccess = counter(C.workerRequestSuccess, r);
     this.promptTokens = counter(C.workerPromptTokens, r);

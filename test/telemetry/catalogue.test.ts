@@ -36,7 +36,10 @@ describe("metric catalogue", () => {
   });
 
   it("is what the worker and the harness expose, with the catalogue's types", async () => {
-    const worker = await exposed(new WorkerMetrics(() => undefined).registry);
+    const worker = (await exposed(new WorkerMetrics(() => undefined).registry)).filter(
+      (m) =>
+        !m.name.startsWith("tokenforge_worker_process_") && !m.name.startsWith("tokenforge_worker_nodejs_"),
+    );
     const bench = (await exposed(new BenchMetrics("r").registry)).filter(
       (m) =>
         !m.name.startsWith("tokenforge_bench_process_") && !m.name.startsWith("tokenforge_bench_nodejs_"),
