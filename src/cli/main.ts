@@ -10,6 +10,7 @@ import { isTokenForgeError } from "../errors.js";
 import { llamaCppRuntime } from "../runtimes/llamacpp/index.js";
 import { RuntimeRegistry } from "../runtimes/registry.js";
 import { simRuntime } from "../runtimes/sim/index.js";
+import { transformersRuntime } from "../runtimes/transformers/index.js";
 import { VERSION } from "../version.js";
 import { registerBenchCommand } from "./bench.js";
 import { registerCompareCommand } from "./compare.js";
@@ -25,7 +26,7 @@ export function buildProgram(): Command {
   const env = readEnv();
   // Worker processes started by TokenForge run this same entry point with the same Node.
   const self = { command: process.execPath, args: [...process.execArgv, fileURLToPath(import.meta.url)] };
-  const runtimes = new RuntimeRegistry([llamaCppRuntime(self), simRuntime(self)]);
+  const runtimes = new RuntimeRegistry([llamaCppRuntime(self), simRuntime(self), transformersRuntime()]);
   const program = new Command("tokenforge")
     .description("Deploy, serve and benchmark LLM inference engines")
     .version(VERSION)
