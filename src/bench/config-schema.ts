@@ -169,6 +169,27 @@ export const WorkloadSchema = Type.Object(
 );
 export type WorkloadFile = Static<typeof WorkloadSchema>;
 
+const TargetUrl = () =>
+  Type.String({ pattern: "^https?://\\S+$", description: "an http:// or https:// URL" });
+
+/** A server to attach to: its base URL, or the URL and the environment variable holding its API key. */
+export const TargetSchema = Type.Union(
+  [
+    TargetUrl(),
+    Type.Object(
+      {
+        url: TargetUrl(),
+        api_key_env: Type.Optional(
+          Type.String({ pattern: "^[A-Za-z_][A-Za-z0-9_]*$", description: "an environment variable name" }),
+        ),
+      },
+      { ...strict, description: "{url, api_key_env?}" },
+    ),
+  ],
+  { description: "an http:// or https:// URL or {url, api_key_env?}" },
+);
+export type TargetFile = Static<typeof TargetSchema>;
+
 export const BenchConfigFileSchema = Type.Object(
   {
     model: Type.String({ minLength: 1 }),
@@ -179,11 +200,9 @@ export const BenchConfigFileSchema = Type.Object(
     workloads: Type.Array(WorkloadSchema, { minItems: 1, description: "a non-empty list of workloads" }),
     seed: Type.Optional(Seed()),
     targets: Type.Optional(
-      Type.Record(
-        Type.String(),
-        Type.String({ pattern: "^https?://\\S+$", description: "an http:// or https:// URL" }),
-        { description: "a map of runtime name → base URL" },
-      ),
+      Type.Record(Type.String(), TargetSchema, {
+        description: "a map of runtime name → base URL or {url, api_key_env?}",
+      }),
     ),
     cost: Type.Optional(CostSchema),
     slo: Type.Optional(SloSchema),

@@ -239,8 +239,9 @@ function crossCheck(
     }
   });
   if (isObject(raw.targets)) {
-    for (const [name, url] of Object.entries(raw.targets)) {
+    for (const [name, target] of Object.entries(raw.targets)) {
       const path = joinPath("targets", name);
+      const url = isObject(target) ? target.url : target;
       if (runtimes.length > 0 && !runtimes.includes(name)) {
         add(path, `"${name}" is not one of runtimes (${[...new Set(runtimes)].join(", ")})`);
       }
@@ -420,8 +421,13 @@ function amortizedProblems(profile: unknown, path: string): ConfigProblem[] {
 function normalize(file: BenchConfigFile, baseDir: string, cost: CostProfile | undefined): BenchConfig {
   const seed = file.seed ?? 0;
   const targets: Record<string, string> = {};
-  for (const [name, url] of Object.entries(file.targets ?? {})) {
+  const targetAuth: Record<string, { apiKeyEnv: string }> = {};
+  for (const [name, target] of Object.entries(file.targets ?? {})) {
+    const url = typeof target === "string" ? target : target.url;
     targets[name] = url.replace(/\/+$/, "").replace(/\/v1$/, "");
+    if (typeof target !== "string" && target.api_key_env !== undefined) {
+      targetAuth[name] = { apiKeyEnv: target.api_key_env };
+    }
   }
   const out: BenchConfig = {
     model: file.model,
@@ -430,6 +436,7 @@ function normalize(file: BenchConfigFile, baseDir: string, cost: CostProfile | u
     workloads: file.workloads.map((w, i) => workload(w, i, seed, file.slo ?? {}, baseDir)),
     seed,
   };
+  if (Object.keys(targetAuth).length > 0) out.targetAuth = targetAuth;
   if (cost) out.cost = cost;
   return out;
 }

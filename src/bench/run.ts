@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { countTokens } from "gpt-tokenizer/encoding/cl100k_base";
 import { request } from "undici";
 import { TokenForgeError } from "../errors.js";
+import { apiKeyHeaders } from "../runtimes/openai/index.js";
 import type { RuntimeRegistry } from "../runtimes/registry.js";
 import { Aggregator, type WorkloadMetrics } from "./aggregate.js";
 import type { Target } from "./client.js";
@@ -21,6 +22,11 @@ import { type LocalTarget, startLocalTarget } from "./local-target.js";
 import { buildPlan, type DatasetPrompts, loadDataset } from "./plan.js";
 import { type Calibration, calibrateWithCounter, serverCounter, uncalibrated } from "./prompts.js";
 import { type Progress, type RunSummary, runPlan } from "./runner.js";
+import {
+  probeServerMetrics,
+  type ServerMetricsSummary,
+  startServerMetricsSampler,
+} from "./server-metrics.js";
 import {
   rateStage,
   type SweepPoint,
@@ -56,6 +62,8 @@ export interface WorkloadResult {
   run: RunSummary;
   /** The sweep this point belongs to, when it is one. */
   sweep?: { of: string; kind: SweepPoint["kind"] };
+  /** The target's own `/metrics` sampled during the run, when it serves the known series. */
+  serverMetrics?: ServerMetricsSummary;
 }
 
 export interface BenchResult {
@@ -89,6 +97,8 @@ export interface BenchRunOptions {
   vllmDetailed?: boolean;
   /** Live Prometheus series of the run (`--metrics-port`). */
   metrics?: BenchMetrics;
+  /** Sampling of each target's `/metrics` during a workload (default every 1000 ms); false: off. */
+  serverMetrics?: { intervalMs?: number } | false;
 }
 
 /** Runs the config; the returned result is also written to `outDir/result.json`. */
@@ -102,9 +112,13 @@ export async function runBenchmark(opts: BenchRunOptions): Promise<BenchResult> 
   const results: WorkloadResult[] = [];
   const sweeps: SweepSummary[] = [];
   const vllmFiles: string[] = [];
+  /** Whether each target URL serves `/metrics` with known series (probed once). */
+  const hasServerMetrics = new Map<string, boolean>();
   let writer: TraceWriter | undefined;
   let interrupted = false;
   let calibration: Calibration = uncalibrated();
+  /** Headers per runtime (API keys of attached targets); kept out of the result. */
+  const auth = new Map<string, Record<string, string>>();
 
   try {
     // Every runtime needs a target or a way to start one here, checked before anything starts.
@@ -118,12 +132,15 @@ export async function runBenchmark(opts: BenchRunOptions): Promise<BenchResult> 
           { field: `targets.${name}` },
         );
       }
+      const keyEnv = config.targetAuth?.[name]?.apiKeyEnv;
+      if (keyEnv !== undefined)
+        auth.set(name, apiKeyHeaders(keyEnv, process.env, `targets.${name}.api_key_env`));
     }
     // Attach to or start every target before anything is timed; an unreachable one fails the run.
     for (const name of config.runtimes) {
       const url = config.targets[name];
       if (url !== undefined) {
-        const health = await probe(url, name);
+        const health = await probe(url, name, auth.get(name));
         targets.push({ runtime: name, url, mode: "attached", health });
         continue;
       }
@@ -143,12 +160,12 @@ export async function runBenchmark(opts: BenchRunOptions): Promise<BenchResult> 
     mkdirSync(join(opts.outDir, "vllm"), { recursive: true });
     writer = new TraceWriter(join(opts.outDir, "requests.jsonl"));
     const firstWorkload = config.workloads[0]!;
-    calibration = await calibrate(targets, config.model, firstWorkload.endpoint);
+    calibration = await calibrate(targets, config.model, firstWorkload.endpoint, auth);
     emit({ kind: "log", message: `prompt calibration: ${calibration.detail}` });
 
     for (const workload of config.workloads) {
       if (interrupted) break;
-      const dataset = await prepareDataset(workload, targets[0]!, config.model, calibration);
+      const dataset = await prepareDataset(workload, targets[0]!, config.model, calibration, auth);
       for (const t of targets) {
         if (interrupted) break;
         const target: Target = {
@@ -156,6 +173,7 @@ export async function runBenchmark(opts: BenchRunOptions): Promise<BenchResult> 
           model: config.model,
           endpoint: workload.endpoint,
           stream: workload.stream,
+          ...(auth.has(t.runtime) ? { headers: auth.get(t.runtime) } : {}),
         };
         if (workload.sweep === undefined) {
           const r = await measure(workload, t.runtime, target, dataset);
@@ -230,6 +248,8 @@ export async function runBenchmark(opts: BenchRunOptions): Promise<BenchResult> 
     const plan = buildPlan(workload, config.model, calibration, dataset);
     emit({ kind: "start", workload: workload.name, runtime, planned: plan.count });
     const from = await out.offset();
+    const sampler = await serverSampler(target);
+    let serverMetrics: ServerMetricsSummary | undefined;
     const run = await runPlan({
       target,
       plan,
@@ -243,6 +263,8 @@ export async function runBenchmark(opts: BenchRunOptions): Promise<BenchResult> 
       },
       ...(opts.signal === undefined ? {} : { signal: opts.signal }),
       requestIdPrefix: `${workload.name}-${runtime}`,
+    }).finally(async () => {
+      serverMetrics = await sampler?.stop().catch(() => undefined);
     });
     if (run.interrupted) interrupted = true;
     const to = await out.offset();
@@ -277,17 +299,49 @@ export async function runBenchmark(opts: BenchRunOptions): Promise<BenchResult> 
     writeFileSync(join(opts.outDir, file), `${JSON.stringify(view)}\n`);
     vllmFiles.push(file);
     emit({ kind: "result", workload: workload.name, runtime, metrics });
-    return { workload: workload.name, runtime, metrics, run, ...(sweep === undefined ? {} : { sweep }) };
+    return {
+      workload: workload.name,
+      runtime,
+      metrics,
+      run,
+      ...(sweep === undefined ? {} : { sweep }),
+      ...(serverMetrics === undefined ? {} : { serverMetrics }),
+    };
+  }
+
+  /** A sampler of the target's `/metrics` when it serves known series (probed once per URL). */
+  async function serverSampler(target: Target) {
+    if (opts.serverMetrics === false) return undefined;
+    try {
+      let ok = hasServerMetrics.get(target.baseUrl);
+      if (ok === undefined) {
+        ok = await probeServerMetrics(target.baseUrl, target.headers ? { headers: target.headers } : {});
+        hasServerMetrics.set(target.baseUrl, ok);
+      }
+      if (!ok) return undefined;
+      return startServerMetricsSampler(target.baseUrl, {
+        ...(opts.serverMetrics?.intervalMs === undefined
+          ? {}
+          : { intervalMs: opts.serverMetrics.intervalMs }),
+        ...(target.headers ? { headers: target.headers } : {}),
+      });
+    } catch {
+      return undefined;
+    }
   }
 }
 
 /** GET /health (or /v1/models when there is none); anything but an answer is a clear error. */
-async function probe(url: string, runtime: string): Promise<unknown> {
+async function probe(url: string, runtime: string, headers?: Record<string, string>): Promise<unknown> {
   const base = url.replace(/\/+$/, "");
   let lastError = "";
   for (const path of ["/health", "/v1/models"]) {
     try {
-      const res = await request(`${base}${path}`, { headersTimeout: 5000, bodyTimeout: 5000 });
+      const res = await request(`${base}${path}`, {
+        headersTimeout: 5000,
+        bodyTimeout: 5000,
+        ...(headers === undefined ? {} : { headers }),
+      });
       const text = await res.body.text();
       if (res.statusCode === 200) {
         try {
@@ -321,9 +375,11 @@ async function calibrate(
   targets: TargetInfo[],
   model: string,
   endpoint: Workload["endpoint"],
+  auth: ReadonlyMap<string, Record<string, string>>,
 ): Promise<Calibration> {
   for (const t of targets) {
-    const counter = await serverCounter({ baseUrl: t.url, model, endpoint });
+    const headers = auth.get(t.runtime);
+    const counter = await serverCounter({ baseUrl: t.url, model, endpoint, ...(headers ? { headers } : {}) });
     if (counter) return calibrateWithCounter(counter, "server-tokenize");
   }
   if (model.startsWith("synthetic:") && endpoint === "completions") {
@@ -338,13 +394,19 @@ async function prepareDataset(
   target: TargetInfo,
   model: string,
   calibration: Calibration,
+  auth: ReadonlyMap<string, Record<string, string>>,
 ): Promise<DatasetPrompts | undefined> {
   if (workload.dataset.kind === "synthetic") return undefined;
   const texts = loadDataset(workload.dataset);
   const tokens = new Int32Array(texts.length).fill(-1);
   const counter =
     calibration.source === "server-tokenize"
-      ? await serverCounter({ baseUrl: target.url, model, endpoint: workload.endpoint })
+      ? await serverCounter({
+          baseUrl: target.url,
+          model,
+          endpoint: workload.endpoint,
+          ...(auth.has(target.runtime) ? { headers: auth.get(target.runtime) } : {}),
+        })
       : undefined;
   if (!counter) {
     // No /tokenize: count with cl100k_base, an estimate the server's usage is checked against.

@@ -77,6 +77,11 @@ export interface BenchConfig {
   runtimes: string[];
   /** Base URL per runtime name, to attach to servers already running. */
   targets: Record<string, string>;
+  /**
+   * Per attached runtime, the environment variable holding its API key (sent as
+   * `Authorization: Bearer …`). The name only: the key itself is read when the run starts.
+   */
+  targetAuth?: Record<string, { apiKeyEnv: string }>;
   workloads: Workload[];
   seed: number;
   cost?: CostProfile;

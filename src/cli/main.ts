@@ -8,9 +8,11 @@ import { Command, CommanderError } from "commander";
 import { readEnv } from "../config.js";
 import { isTokenForgeError } from "../errors.js";
 import { llamaCppRuntime } from "../runtimes/llamacpp/index.js";
+import { openaiRuntime } from "../runtimes/openai/index.js";
 import { RuntimeRegistry } from "../runtimes/registry.js";
 import { simRuntime } from "../runtimes/sim/index.js";
 import { transformersRuntime } from "../runtimes/transformers/index.js";
+import { vllmRuntime } from "../runtimes/vllm/index.js";
 import { VERSION } from "../version.js";
 import { registerBenchCommand } from "./bench.js";
 import { registerCompareCommand } from "./compare.js";
@@ -26,7 +28,13 @@ export function buildProgram(): Command {
   const env = readEnv();
   // Worker processes started by TokenForge run this same entry point with the same Node.
   const self = { command: process.execPath, args: [...process.execArgv, fileURLToPath(import.meta.url)] };
-  const runtimes = new RuntimeRegistry([llamaCppRuntime(self), simRuntime(self), transformersRuntime()]);
+  const runtimes = new RuntimeRegistry([
+    llamaCppRuntime(self),
+    simRuntime(self),
+    transformersRuntime(),
+    openaiRuntime(),
+    vllmRuntime(),
+  ]);
   const program = new Command("tokenforge")
     .description("Deploy, serve and benchmark LLM inference engines")
     .version(VERSION)

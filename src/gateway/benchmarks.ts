@@ -44,6 +44,16 @@ export class BenchmarkJobs {
   /** Validates and queues a run; the answer comes before any request is sent. */
   async start(body: unknown): Promise<RunRow> {
     const config = configFromObject(body);
+    // A run started over HTTP must not make the gateway send its own environment's secrets to a
+    // URL the caller chose: API keys for attached targets are for runs started from the CLI.
+    const withKey = Object.keys(config.targetAuth ?? {});
+    if (withKey.length > 0) {
+      throw new TokenForgeError(
+        "invalid_request",
+        `targets.${withKey[0]}.api_key_env is not accepted through the gateway: start runs that need an API key with tokenforge bench`,
+        { field: `targets.${withKey[0]}.api_key_env` },
+      );
+    }
     const now = new Date();
     const id = `run-${now.toISOString().replace(/[-:]/g, "").replace(/\..*/, "")}-${randomUUID().slice(0, 6)}`;
     const row: RunRow = {

@@ -236,6 +236,17 @@ describe("bad requests get a clear 4xx and change nothing", () => {
     expect((await inject("GET", "/benchmarks")).json().length).toBe(before);
   });
 
+  it("refuses a config that would send one of the gateway's environment variables as an API key", async () => {
+    const res = await inject("POST", "/benchmarks/run", {
+      model: "m",
+      runtimes: ["x"],
+      targets: { x: { url: "http://attacker.example", api_key_env: "AWS_SECRET_ACCESS_KEY" } },
+      workloads: [{ name: "w", qps: 1, num_requests: 1, prompt_len: 4, gen_tokens: 2 }],
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error.field).toBe("targets.x.api_key_env");
+  });
+
   it("answers 404 for unknown runs and routes", async () => {
     expect((await inject("GET", "/benchmarks/run-nope")).statusCode).toBe(404);
     expect((await inject("POST", "/benchmarks/run-nope/cancel")).statusCode).toBe(404);

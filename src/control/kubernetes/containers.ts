@@ -7,6 +7,7 @@ import type { V1EnvVar } from "@kubernetes/client-node";
 import { TokenForgeError } from "../../errors.js";
 import { isQuant, QUANTS } from "../../models/quantize.js";
 import { parseModelRef, SYNTHETIC_PREFIX } from "../../models/reference.js";
+import { VLLM_IMAGE, vllmQuantFlags } from "../../runtimes/vllm/index.js";
 import type { DeploymentSpec } from "../../spec/deployment.js";
 
 /** Port every worker container listens on, named `http` in the pod and the Service. */
@@ -41,7 +42,7 @@ export interface ContainerOptions {
   hfTokenSecret?: { name: string; key: string } | null;
 }
 
-export const DEFAULT_VLLM_IMAGE = "vllm/vllm-openai:v0.11.0";
+export const DEFAULT_VLLM_IMAGE = VLLM_IMAGE;
 export const DEFAULT_HF_SECRET = { name: "hf-token", key: "token" } as const;
 const WORKER_CACHE = "/var/cache/tokenforge";
 const HF_CACHE = "/root/.cache/huggingface";
@@ -162,33 +163,6 @@ function wholeCpus(cpu: string | undefined): number | undefined {
   return Number.isFinite(milli) && milli > 0 ? Math.max(1, Math.floor(milli)) : undefined;
 }
 
-/** Quant names that are a `--dtype` for vLLM. */
-const VLLM_DTYPES: Readonly<Record<string, string>> = {
-  auto: "auto",
-  fp16: "float16",
-  f16: "float16",
-  float16: "float16",
-  half: "float16",
-  bf16: "bfloat16",
-  bfloat16: "bfloat16",
-  fp32: "float32",
-  f32: "float32",
-  float32: "float32",
-};
-/** Quant names passed as vLLM's `--quantization`. */
-const VLLM_QUANTIZATIONS = [
-  "awq",
-  "awq_marlin",
-  "gptq",
-  "gptq_marlin",
-  "fp8",
-  "bitsandbytes",
-  "compressed-tensors",
-  "gguf",
-  "modelopt",
-  "experts_int8",
-] as const;
-
 /** vLLM's OpenAI-compatible server (`vllm/vllm-openai`, whose entrypoint is the server). */
 function vllmPlan(spec: DeploymentSpec, options: ContainerOptions): ContainerPlan {
   rejectReserved(spec.engineArgs, ["--model", "--host", "--port", "--served-model-name"]);
@@ -232,18 +206,11 @@ function vllmPlan(spec: DeploymentSpec, options: ContainerOptions): ContainerPla
 }
 
 function vllmQuantArgs(quant: string, engineArgs: string[], warnings: string[]): string[] {
-  const q = quant.toLowerCase();
-  const dtype = VLLM_DTYPES[q];
-  const flag = dtype !== undefined ? "--dtype" : "--quantization";
-  const known = dtype !== undefined || (VLLM_QUANTIZATIONS as readonly string[]).includes(q);
-  if (known && hasFlag(engineArgs, flag, ...(flag === "--quantization" ? ["-q"] : []))) {
+  const flags = vllmQuantFlags(quant);
+  const flag = flags[0]!;
+  if (hasFlag(engineArgs, flag, ...(flag === "--quantization" ? ["-q"] : []))) {
     warnings.push(`quant "${quant}" not applied: engineArgs set ${flag} themselves`);
     return [];
   }
-  if (known) return [flag, dtype ?? q];
-  throw new TokenForgeError(
-    "invalid_request",
-    `quant "${quant}" has no vllm mapping; valid: ${[...Object.keys(VLLM_DTYPES), ...VLLM_QUANTIZATIONS].join(", ")}`,
-    { field: "quant" },
-  );
+  return flags;
 }
