@@ -40,6 +40,12 @@ export async function startLocalTarget(
     stdio: ["ignore", "ignore", "pipe"],
     env: { ...process.env, ...spec.env },
   });
+  // A command that cannot be started at all (not installed) is the config's problem: the runtime
+  // needs a target instead.
+  let spawnError: NodeJS.ErrnoException | undefined;
+  child.once("error", (err: NodeJS.ErrnoException) => {
+    spawnError = err;
+  });
   let tail = "";
   child.stderr?.setEncoding("utf8");
   child.stderr?.on("data", (d: string) => {
@@ -57,6 +63,13 @@ export async function startLocalTarget(
   };
   const deadline = performance.now() + (opts.readyTimeoutMs ?? 600_000);
   for (;;) {
+    if (spawnError !== undefined) {
+      throw new TokenForgeError(
+        "invalid_request",
+        `cannot start a local ${runtime.name} worker (${spec.command}: ${spawnError.code ?? spawnError.message}): set targets.${runtime.name} to the URL of a running server`,
+        { field: `targets.${runtime.name}` },
+      );
+    }
     if (child.exitCode !== null) {
       throw new TokenForgeError(
         "engine_error",
