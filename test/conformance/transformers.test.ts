@@ -1,29 +1,63 @@
 /**
- * The HF Transformers worker (Python) against the worker-protocol suite. Skipped, with the reason
- * printed, while its runtime module or Python's torch + transformers are missing; the lead fills
- * in `start` when they land.
+ * The Hugging Face Transformers worker (Python) against the worker-protocol suite, on
+ * synthetic:tiny (random weights from the preset's shape, byte tokenizer). It runs wherever
+ * `python3 -c "import torch, transformers"` works; elsewhere it is skipped with the reason printed.
  */
-import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { describe, it } from "vitest";
+import { freePort } from "../../src/bench/local-target.js";
+import { transformersRuntime } from "../../src/runtimes/transformers/index.js";
+import { defineConformance, healthRunning } from "./suite.js";
 
-const ROOT = join(import.meta.dirname, "..", "..");
-function why(): string {
-  if (!existsSync(join(ROOT, "src/runtimes/transformers/index.ts")))
-    return "not present yet: src/runtimes/transformers/index.ts";
-  const py = spawnSync("python3", ["-c", "import torch, transformers"], {
-    encoding: "utf8",
-    timeout: 60_000,
+const python = process.env.TOKENFORGE_PYTHON ?? "python3";
+const probe = spawnSync(python, ["-c", "import torch, transformers"], { encoding: "utf8", timeout: 60_000 });
+const reason =
+  probe.status === 0
+    ? undefined
+    : `${python} cannot import torch and transformers (${probe.error?.message ?? (probe.stderr.trim().split("\n").pop() || `exit ${probe.status}`)})`;
+
+if (reason === undefined) {
+  defineConformance("transformers", async () => {
+    const port = await freePort();
+    const spec = transformersRuntime({ python }).localProcess({
+      model: "synthetic:tiny",
+      port,
+      host: "127.0.0.1",
+      extraArgs: ["--device", "cpu"],
+    });
+    const child: ChildProcess = spawn(spec.command, spec.args, {
+      stdio: "ignore",
+      env: { ...process.env, ...spec.env },
+    });
+    const url = `http://127.0.0.1:${port}`;
+    const deadline = performance.now() + 300_000;
+    for (;;) {
+      const ok = await fetch(`${url}/health`).then(
+        (r) => r.status === 200,
+        () => false,
+      );
+      if (ok) break;
+      if (child.exitCode !== null || performance.now() > deadline)
+        throw new Error("the Transformers worker did not start");
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    return {
+      url,
+      model: "synthetic:tiny",
+      close: async () => {
+        child.kill("SIGTERM");
+      },
+      capabilities: {
+        tokenize: true,
+        checksModel: true,
+        runningRequests: healthRunning,
+        healthWhileLoading: "checked by test/runtimes/transformers.test.ts (503 while the model loads)",
+      },
+    };
   });
-  if (py.status !== 0)
-    return `python3 cannot import torch and transformers (${py.error?.message ?? `exit ${py.status}`})`;
-  return "start() not wired up yet";
+} else {
+  console.info(`[conformance transformers] skipped: ${reason}`);
+  describe.skip(`worker protocol conformance: transformers — skipped: ${reason}`, () => {
+    it("runs the shared suite", () => {});
+  });
 }
-const reason = why();
-console.info(`[conformance transformers] skipped: ${reason}`);
-
-describe.skip(`worker protocol conformance: transformers — skipped: ${reason}`, () => {
-  // When it can run: defineConformance("transformers", async () => { ...start the worker... }).
-  it("runs the shared suite", () => {});
-});

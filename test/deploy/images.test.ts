@@ -1,5 +1,5 @@
 /**
- * The documented check for the images, workflows, Makefile and docker-compose.yml (issue 6 §6).
+ * The documented check for the images, workflows, Makefile and docker-compose.yml.
  * Docker cannot build here (a client, no daemon) and neither hadolint nor actionlint is packaged
  * for this machine, so this test parses the files itself: each Dockerfile's stages, build args,
  * cache mounts, pinned base images, users and ports; each workflow's triggers, jobs, steps, tags
