@@ -5,7 +5,7 @@
  * IEEE-exact arithmetic plus V8's fdlibm-derived Math.log/exp/cos, the same on every platform.
  */
 import { TokenForgeError } from "../errors.js";
-import { hashString, splitmix32 } from "../models/prng.js";
+import { hashString, Xoshiro128 } from "../models/prng.js";
 import type { Arrival, Distribution } from "./types.js";
 
 /** A source of uniform floats in [0, 1). */
@@ -13,54 +13,11 @@ export interface Random {
   next(): number;
 }
 
-/** xoshiro128** with 53-bit float output. */
-export class SeededRandom implements Random {
-  private s0: number;
-  private s1: number;
-  private s2: number;
-  private s3: number;
-
-  /** Seeds from any number of 32-bit words, so (seed, stream) maps to one independent sequence. */
-  constructor(...words: number[]) {
-    let h = 0x6a09e667;
-    for (const w of words) h = splitmix32(h ^ (w >>> 0));
-    const s: number[] = [];
-    for (let i = 0; i < 4; i++) {
-      h = splitmix32(h + i);
-      s.push(h);
-    }
-    this.s0 = s[0]!;
-    this.s1 = s[1]!;
-    this.s2 = s[2]!;
-    this.s3 = s[3]!;
-    // An all-zero state would output zeros forever.
-    if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1;
-  }
-
-  /** The next 32-bit output, as an unsigned integer. */
-  nextUint32(): number {
-    const r = Math.imul(rotl(Math.imul(this.s1, 5), 7), 9);
-    const t = this.s1 << 9;
-    this.s2 ^= this.s0;
-    this.s3 ^= this.s1;
-    this.s1 ^= this.s2;
-    this.s0 ^= this.s3;
-    this.s2 ^= t;
-    this.s3 = rotl(this.s3, 11);
-    return r >>> 0;
-  }
-
-  /** A uniform float in [0, 1) with 53 random bits. */
-  next(): number {
-    const hi = this.nextUint32() >>> 5; // 27 bits
-    const lo = this.nextUint32() >>> 6; // 26 bits
-    return (hi * 67108864 + lo) / 9007199254740992;
-  }
-}
-
-function rotl(x: number, k: number): number {
-  return (x << k) | (x >>> (32 - k));
-}
+/**
+ * xoshiro128** with 53-bit float output: the same generator and seeding as the synthetic weights
+ * (models/prng.ts), so one implementation serves both.
+ */
+export class SeededRandom extends Xoshiro128 implements Random {}
 
 /**
  * The generator for one named use of a seed ("arrival", "prompt-len", ...), so adding a draw to

@@ -37,6 +37,27 @@ export class Xoshiro128 {
     if ((this.s[0]! | this.s[1]! | this.s[2]! | this.s[3]!) === 0) this.s[0] = 1;
   }
 
+  /** The next 32-bit output, as an unsigned integer. */
+  nextUint32(): number {
+    const s = this.s;
+    const r = Math.imul(rotl(Math.imul(s[1]!, 5), 7), 9);
+    const t = s[1]! << 9;
+    s[2] = s[2]! ^ s[0]!;
+    s[3] = s[3]! ^ s[1]!;
+    s[1] = s[1]! ^ s[2]!;
+    s[0] = s[0]! ^ s[3]!;
+    s[2] = s[2]! ^ t;
+    s[3] = rotl(s[3]!, 11);
+    return r >>> 0;
+  }
+
+  /** A uniform float in [0, 1) with 53 random bits (two outputs). */
+  next(): number {
+    const hi = this.nextUint32() >>> 5; // 27 bits
+    const lo = this.nextUint32() >>> 6; // 26 bits
+    return (hi * 67108864 + lo) / 9007199254740992;
+  }
+
   /**
    * Fills `out` with uniform values in [-amplitude, amplitude), two 16-bit draws per 32-bit
    * output: ample resolution for weights that end up as at most 16-bit floats or 4/8-bit ints, at
