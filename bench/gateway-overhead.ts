@@ -16,11 +16,11 @@ import { parseArgs } from "node:util";
 import { request } from "undici";
 import { aggregate } from "../src/bench/aggregate.js";
 import { workloadOf } from "../src/bench/config.js";
-import { freePort } from "../src/bench/local-target.js";
 import { buildPlan } from "../src/bench/plan.js";
 import { calibrateWithCounter, serverCounter } from "../src/bench/prompts.js";
 import { runPlan } from "../src/bench/runner.js";
 import type { RequestTrace, Workload } from "../src/bench/types.js";
+import { freePort } from "../src/control/local/free-port.js";
 import { writeResult } from "./lib/result.js";
 
 const { values } = parseArgs({ options: { seconds: { type: "string", default: "5" } } });

@@ -4,8 +4,8 @@
  * sharing the client's event loop.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { createServer } from "node:net";
 import { request } from "undici";
+import { freePort } from "../control/local/free-port.js";
 import { TokenForgeError } from "../errors.js";
 import type { RuntimeDefinition } from "../spec/runtime.js";
 
@@ -13,19 +13,6 @@ export interface LocalTarget {
   url: string;
   pid: number;
   stop(): Promise<void>;
-}
-
-export async function freePort(host = "127.0.0.1"): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, host, () => {
-      const addr = srv.address();
-      srv.close(() =>
-        typeof addr === "object" && addr ? resolve(addr.port) : reject(new Error("no free port")),
-      );
-    });
-  });
 }
 
 export async function startLocalTarget(

@@ -10,23 +10,13 @@
  * Chromium is Debian's (`.ci/run` installs it); `CHROMIUM_PATH` overrides /usr/bin/chromium.
  * Without it the test is skipped, saying why.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { type Browser, chromium, type Frame, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LocalBackend } from "../../src/control/local/index.js";
-import { buildGateway, type Gateway } from "../../src/gateway/app.js";
-import { Deployments } from "../../src/gateway/deployments.js";
-import { RuntimeRegistry } from "../../src/runtimes/registry.js";
-import { simRuntime } from "../../src/runtimes/sim/index.js";
-import type { Store } from "../../src/spec/store.js";
-import { FsArtifactStore } from "../../src/store/artifacts/index.js";
-import { openStore } from "../../src/store/db/open.js";
+import { startTestGateway, type TestGateway } from "../helpers/gateway.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
-const CLI = join(ROOT, "src", "cli", "main.ts");
-const self = { command: process.execPath, args: ["--import", "tsx", CLI] };
 const executablePath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const haveChromium = existsSync(executablePath);
 if (!haveChromium) {
@@ -77,10 +67,7 @@ function canvasPixels(frame: Frame) {
 }
 
 describe.skipIf(!haveChromium)("the web UI in Chromium", () => {
-  let dir: string;
-  let store: Store;
-  let local: LocalBackend;
-  let gateway: Gateway;
+  let t: TestGateway;
   let base: string;
   let browser: Browser;
   let page: Page;
@@ -108,18 +95,8 @@ describe.skipIf(!haveChromium)("the web UI in Chromium", () => {
   };
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "tokenforge-ui-browser-"));
-    const runtimes = new RuntimeRegistry([simRuntime(self)]);
-    store = await openStore({ dataDir: "memory://" });
-    local = new LocalBackend({ runtimes, stopGraceMs: 3000 });
-    gateway = await buildGateway({
-      store,
-      deployments: new Deployments(store, { local }, runtimes),
-      runtimes,
-      artifacts: new FsArtifactStore(join(dir, "artifacts")),
-      resultsDir: join(dir, "results"),
-    });
-    base = await gateway.app.listen({ host: "127.0.0.1", port: 0 });
+    t = await startTestGateway({ name: "ui-browser" });
+    base = await t.gateway.app.listen({ host: "127.0.0.1", port: 0 });
     browser = await chromium.launch({ executablePath });
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     page.on("console", (m) => {
@@ -136,11 +113,7 @@ describe.skipIf(!haveChromium)("the web UI in Chromium", () => {
 
   afterAll(async () => {
     await browser?.close();
-    await gateway?.close();
-    await gateway?.app.close();
-    await local?.close();
-    await store?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await t?.close();
   });
 
   it("shows deployments, starts a run from the form, draws its report and compares two runs", async () => {

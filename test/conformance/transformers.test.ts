@@ -5,7 +5,7 @@
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { describe, it } from "vitest";
-import { freePort } from "../../src/bench/local-target.js";
+import { freePort } from "../../src/control/local/free-port.js";
 import { transformersRuntime } from "../../src/runtimes/transformers/index.js";
 import { defineConformance, healthRunning } from "./suite.js";
 

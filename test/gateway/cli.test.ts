@@ -3,50 +3,23 @@
  * bench --server, runs list / show, deployments delete, and a refusal's exit code.
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LocalBackend } from "../../src/control/local/index.js";
-import { buildGateway, type Gateway } from "../../src/gateway/app.js";
-import { Deployments } from "../../src/gateway/deployments.js";
-import { RuntimeRegistry } from "../../src/runtimes/registry.js";
-import { simRuntime } from "../../src/runtimes/sim/index.js";
-import type { Store } from "../../src/spec/store.js";
-import { FsArtifactStore } from "../../src/store/artifacts/index.js";
-import { openStore } from "../../src/store/db/open.js";
+import { CLI, startTestGateway, type TestGateway } from "../helpers/gateway.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
-const CLI = join(ROOT, "src", "cli", "main.ts");
-const self = { command: process.execPath, args: ["--import", "tsx", CLI] };
 
-let dir: string;
-let store: Store;
-let local: LocalBackend;
-let gateway: Gateway;
+let t: TestGateway;
 let server: string;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "tokenforge-remote-"));
-  const runtimes = new RuntimeRegistry([simRuntime(self)]);
-  store = await openStore({ dataDir: "memory://" });
-  local = new LocalBackend({ runtimes, stopGraceMs: 3000 });
-  gateway = await buildGateway({
-    store,
-    deployments: new Deployments(store, { local }, runtimes),
-    runtimes,
-    artifacts: new FsArtifactStore(join(dir, "artifacts")),
-    resultsDir: join(dir, "results"),
-  });
-  server = await gateway.app.listen({ host: "127.0.0.1", port: 0 });
+  t = await startTestGateway({ name: "remote" });
+  server = await t.gateway.app.listen({ host: "127.0.0.1", port: 0 });
 }, 60_000);
 
 afterAll(async () => {
-  await gateway?.app.close();
-  await gateway?.close();
-  await local?.close();
-  await store?.close();
-  rmSync(dir, { recursive: true, force: true });
+  await t?.close();
 });
 
 function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -90,7 +63,7 @@ describe("the CLI against a gateway", () => {
   }, 30_000);
 
   it("runs a benchmark on the gateway and shows it in runs list / show", async () => {
-    const config = join(dir, "remote.yaml");
+    const config = join(t.dir, "remote.yaml");
     writeFileSync(
       config,
       "model: cli-model\nruntimes: [sim]\nworkloads:\n  - name: remote\n    qps: 40\n    num_requests: 12\n    prompt_len: 8\n    gen_tokens: 3\n",

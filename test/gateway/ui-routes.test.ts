@@ -3,47 +3,21 @@
  * directory): the page and its Content-Security-Policy, the redirect from /, the YAML reader the
  * page's raw-config form uses, and GET /benchmarks/compare over two real runs.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Script } from "node:vm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LocalBackend } from "../../src/control/local/index.js";
-import { buildGateway, type Gateway } from "../../src/gateway/app.js";
-import { Deployments } from "../../src/gateway/deployments.js";
-import { RuntimeRegistry } from "../../src/runtimes/registry.js";
-import { simRuntime } from "../../src/runtimes/sim/index.js";
-import type { Store } from "../../src/spec/store.js";
-import { FsArtifactStore } from "../../src/store/artifacts/index.js";
-import { openStore } from "../../src/store/db/open.js";
+import type { Gateway } from "../../src/gateway/app.js";
+import { startTestGateway, type TestGateway } from "../helpers/gateway.js";
 
-const CLI = join(import.meta.dirname, "..", "..", "src", "cli", "main.ts");
-const self = { command: process.execPath, args: ["--import", "tsx", CLI] };
-
-let dir: string;
-let store: Store;
-let local: LocalBackend;
+let t: TestGateway;
 let gateway: Gateway;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "tokenforge-ui-routes-"));
-  const runtimes = new RuntimeRegistry([simRuntime(self)]);
-  store = await openStore({ dataDir: "memory://" });
-  local = new LocalBackend({ runtimes, stopGraceMs: 3000 });
-  gateway = await buildGateway({
-    store,
-    deployments: new Deployments(store, { local }, runtimes),
-    runtimes,
-    artifacts: new FsArtifactStore(join(dir, "artifacts")),
-    resultsDir: join(dir, "results"),
-  });
+  t = await startTestGateway({ name: "ui-routes" });
+  gateway = t.gateway;
 }, 60_000);
 
 afterAll(async () => {
-  await gateway?.close();
-  await local?.close();
-  await store?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await t?.close();
 });
 
 const inject = (method: "GET" | "POST" | "DELETE", url: string, payload?: unknown) =>

@@ -6,26 +6,27 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import { request } from "undici";
-import type { GroundTruth } from "../../src/runtimes/sim/server.js";
+import type { GroundTruth, SimOptions } from "../../src/runtimes/sim/server.js";
 
 export type { GroundTruth };
 
 const ROOT = join(import.meta.dirname, "..", "..");
 
-export interface SimChildOptions {
-  ttftMs?: number;
-  itlMs?: number;
-  jitterMs?: number;
-  outputTokens?: number;
-  tokensPerChunk?: number;
-  seed?: number;
-  model?: string;
-  leadingEmptyChunk?: boolean;
-  usageSkew?: number;
-  errorEvery?: number;
-  maxModelLen?: number;
-  noGroundTruth?: boolean;
-}
+/** The server's own options that its command line takes (src/runtimes/sim/cli.ts), as flags. */
+export type SimChildOptions = Pick<
+  SimOptions,
+  | "ttftMs"
+  | "itlMs"
+  | "jitterMs"
+  | "outputTokens"
+  | "tokensPerChunk"
+  | "seed"
+  | "model"
+  | "leadingEmptyChunk"
+  | "usageSkew"
+  | "errorEvery"
+  | "maxModelLen"
+> & { noGroundTruth?: boolean };
 
 export interface SimChild {
   url: string;

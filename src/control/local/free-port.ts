@@ -4,7 +4,7 @@
  */
 import { createServer } from "node:net";
 
-export async function freePort(host: string): Promise<number> {
+export async function freePort(host = "127.0.0.1"): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once("error", reject);
