@@ -67,13 +67,13 @@ export function buildPlan(
   const noPrefix: string[] = [];
 
   const realIndex = (index: number, warmup: boolean) => (warmup ? WARMUP_INDEX_BASE + index : index);
+  const lengths = planLengths(workload);
   const promptTokens = (index: number, warmup: boolean): number => {
     const i = realIndex(index, warmup);
     if (dataset) return dataset.tokens[datasetSlot(i, dataset.texts.length, seed)]!;
-    return sampleDistribution(workload.promptLen, perRequest(seed, i, PROMPT_LEN));
+    return lengths.promptTokens(i);
   };
-  const maxTokens = (index: number, warmup: boolean): number =>
-    sampleDistribution(workload.genTokens, perRequest(seed, realIndex(index, warmup), GEN_TOKENS));
+  const maxTokens = (index: number, warmup: boolean): number => lengths.maxTokens(realIndex(index, warmup));
   const sharesPrefix = (i: number) =>
     prefixWords.length > 0 && perRequest(seed, i, PREFIX).next() < workload.prefix.ratio;
   const promptText = (index: number, warmup: boolean, tokens: number): string => {
@@ -119,7 +119,23 @@ export function buildPlan(
   };
 }
 
-function loopMode(w: Workload): LoopMode {
+/**
+ * The token counts a synthetic workload draws for measured request i: the same numbers a plan
+ * gives, without prompts or a calibration (the simulated engine's capacity planning uses them).
+ */
+export function planLengths(workload: Workload): {
+  promptTokens(i: number): number;
+  maxTokens(i: number): number;
+} {
+  const seed = workload.seed;
+  return {
+    promptTokens: (i) => sampleDistribution(workload.promptLen, perRequest(seed, i, PROMPT_LEN)),
+    maxTokens: (i) => sampleDistribution(workload.genTokens, perRequest(seed, i, GEN_TOKENS)),
+  };
+}
+
+/** How a workload sends: its open-loop schedule (a pure function of the seed) or a closed loop. */
+export function loopMode(w: Workload): LoopMode {
   if (w.concurrency !== undefined) {
     return { kind: "closed", concurrency: w.concurrency, ...durationOf(w) };
   }

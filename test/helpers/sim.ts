@@ -6,6 +6,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import { request } from "undici";
+import type { PerfModelFile } from "../../src/runtimes/sim/perf-model.js";
 import type { GroundTruth, SimOptions } from "../../src/runtimes/sim/server.js";
 
 export type { GroundTruth };
@@ -26,7 +27,11 @@ export type SimChildOptions = Pick<
   | "usageSkew"
   | "errorEvery"
   | "maxModelLen"
-> & { noGroundTruth?: boolean };
+> & {
+  noGroundTruth?: boolean;
+  /** A performance model file's contents (perf-model.ts), passed inline as `--perf JSON`. */
+  perf?: PerfModelFile;
+};
 
 export interface SimChild {
   url: string;
@@ -55,6 +60,7 @@ function flags(o: SimChildOptions): string[] {
   if (o.model !== undefined) args.push("--model", o.model);
   if (o.leadingEmptyChunk) args.push("--leading-empty-chunk");
   if (o.noGroundTruth) args.push("--no-ground-truth");
+  if (o.perf !== undefined) args.push("--perf", JSON.stringify(o.perf));
   return args;
 }
 

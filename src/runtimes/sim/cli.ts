@@ -5,6 +5,7 @@
  * listening; exits 0 on SIGTERM/SIGINT, 2 on a bad flag (the message names it).
  */
 import { parseArgs } from "node:util";
+import { loadPerfModel } from "./perf-model.js";
 import { type SimOptions, startSimServer } from "./server.js";
 
 const USAGE = `Usage: sim [flags]
@@ -23,6 +24,9 @@ const USAGE = `Usage: sim [flags]
   --max-model-len N      context length (default 131072)
   --no-ground-truth      keep no ground-truth records (for throughput runs)
   --write-each           with zero delays, write each chunk in its own event-loop turn
+  --perf FILE|JSON       time tokens by a performance model (continuous batching, max batch,
+                         KV cache, queueing): a JSON/YAML file or inline JSON; excludes the
+                         fixed delays. \`tokenforge sim fit\` writes one from a measured run.
 `;
 
 class FlagError extends Error {}
@@ -75,6 +79,7 @@ function parseSimArgs(argv: string[]): SimOptions | "help" {
         "max-model-len": { type: "string" },
         "no-ground-truth": { type: "boolean" },
         "write-each": { type: "boolean" },
+        perf: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -103,6 +108,16 @@ function parseSimArgs(argv: string[]): SimOptions | "help" {
     recordGroundTruth: values["no-ground-truth"] !== true,
     writeEach: values["write-each"] === true,
   };
+  if (values.perf !== undefined) {
+    try {
+      opts.perf = loadPerfModel(String(values.perf));
+    } catch (err) {
+      throw new FlagError(`--perf: ${(err as Error).message}`);
+    }
+    for (const flag of ["ttft-ms", "itl-ms", "jitter-ms", "tokens-per-chunk"])
+      if (values[flag] !== undefined)
+        throw new FlagError(`--${flag} cannot be combined with --perf (the model times tokens)`);
+  }
   return opts;
 }
 

@@ -16,6 +16,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { performance } from "node:perf_hooks";
 import { Xoshiro128 } from "../../models/prng.js";
+import { PerfEngine } from "./engine.js";
+import type { PerfModel } from "./perf-model.js";
 import {
   bad,
   countWords,
@@ -72,6 +74,12 @@ export interface SimOptions {
   maxModelLen?: number;
   /** Request bodies above this get 413. Default 16 MiB. */
   maxBodyBytes?: number;
+  /**
+   * Time every generation by this performance model (engine.ts: continuous batching, a maximum
+   * batch, a KV cache with queueing) instead of fixed delays. Excludes ttftMs, itlMs, jitterMs and
+   * tokensPerChunk > 1; the model's jitter is drawn from `seed`.
+   */
+  perf?: PerfModel;
 }
 
 /**
@@ -147,7 +155,21 @@ function resolveOptions(opts: SimOptions) {
     groundTruthLimit: num("groundTruthLimit", opts.groundTruthLimit, 100_000, 0, true),
     maxModelLen: num("maxModelLen", opts.maxModelLen, 131_072, 1, true),
     maxBodyBytes: num("maxBodyBytes", opts.maxBodyBytes, 16 * 1024 * 1024, 1, true),
+    perf: perfOption(opts),
   };
+}
+
+/** A performance model times every token itself: fixed delays and multi-token chunks contradict it. */
+function perfOption(opts: SimOptions): PerfModel | undefined {
+  if (opts.perf === undefined) return undefined;
+  for (const name of ["ttftMs", "itlMs", "jitterMs"] as const)
+    if ((opts[name] ?? 0) !== 0)
+      throw new RangeError(`sim: ${name} cannot be combined with perf (the model times tokens)`);
+  if ((opts.tokensPerChunk ?? 1) !== 1)
+    throw new RangeError(
+      "sim: tokensPerChunk cannot be combined with perf (each step writes one token per sequence)",
+    );
+  return opts.perf;
 }
 
 export async function startSimServer(opts: SimOptions = {}): Promise<SimServer> {
@@ -156,7 +178,7 @@ export async function startSimServer(opts: SimOptions = {}): Promise<SimServer> 
   const rng = new Xoshiro128(o.seed >>> 0);
   const random = () => rng.next();
   // writeEach takes the timed path with zero delays: every chunk is its own event-loop turn.
-  const zeroDelay = o.ttftMs === 0 && o.itlMs === 0 && o.jitterMs === 0 && !o.writeEach;
+  const zeroDelay = o.ttftMs === 0 && o.itlMs === 0 && o.jitterMs === 0 && !o.writeEach && !o.perf;
   const modelJson = JSON.stringify(o.model);
   const idPrefix = `sim-${Math.floor(Math.random() * 0xffffffff)
     .toString(16)
@@ -241,7 +263,9 @@ export async function startSimServer(opts: SimOptions = {}): Promise<SimServer> 
       this.finish = n >= plan.maxTokens ? "length" : "stop";
       this.tokenMs = o.recordGroundTruth && plan.stream ? [] : undefined;
       this.target = receivedMs;
-      if (plan.stream) this.target += jittered(o.ttftMs);
+      if (o.perf) {
+        // The engine's steps time every token; no target of its own.
+      } else if (plan.stream) this.target += jittered(o.ttftMs);
       else {
         // A whole reply waits as long as its stream would have taken.
         let total = jittered(o.ttftMs);
@@ -272,30 +296,8 @@ export async function startSimServer(opts: SimOptions = {}): Promise<SimServer> 
         return;
       }
       for (;;) {
-        const i = this.i;
-        const last = i === this.nChunks - 1;
-        const role = i === 0 && plan.chat && !o.leadingEmptyChunk;
-        let choices: string;
-        if (last) choices = lastChoices(plan.chat, this.lastK, role, this.finish);
-        else if (role) choices = FIRST_CHAT;
-        else choices = plan.chat ? MID_CHAT : MID_CMPL;
-        let tail = "}\n\n";
-        if (plan.continuousUsage) {
-          const done = last ? this.n + o.usageSkew : (i + 1) * K;
-          tail = `,"usage":${usageJson(plan.promptTokens, done)}}\n\n`;
-        }
-        res.write(this.pre + choices + tail);
-        now = performance.now();
-        this.tokenMs?.push(now);
-        if (i === 0) this.firstTokenMs = now;
-        this.i = i + 1;
-        if (last) {
-          if (plan.includeUsage)
-            res.write(`${this.pre}[],"usage":${usageJson(plan.promptTokens, this.n + o.usageSkew)}}\n\n`);
-          res.end(DONE);
-          this.end(performance.now(), false);
-          return;
-        }
+        now = this.writeChunk();
+        if (this.done) return;
         const d = jittered(o.itlMs);
         this.target = now + d;
         if (d > 0 || o.writeEach) {
@@ -303,6 +305,53 @@ export async function startSimServer(opts: SimOptions = {}): Promise<SimServer> 
           return;
         }
       }
+    };
+
+    /** Writes content chunk `i` (and, after the last, usage and [DONE]); returns when it was written. */
+    writeChunk(): number {
+      const { res, plan } = this;
+      const i = this.i;
+      const last = i === this.nChunks - 1;
+      const role = i === 0 && plan.chat && !o.leadingEmptyChunk;
+      let choices: string;
+      if (last) choices = lastChoices(plan.chat, this.lastK, role, this.finish);
+      else if (role) choices = FIRST_CHAT;
+      else choices = plan.chat ? MID_CHAT : MID_CMPL;
+      let tail = "}\n\n";
+      if (plan.continuousUsage) {
+        const done = last ? this.n + o.usageSkew : (i + 1) * K;
+        tail = `,"usage":${usageJson(plan.promptTokens, done)}}\n\n`;
+      }
+      res.write(this.pre + choices + tail);
+      const now = performance.now();
+      this.tokenMs?.push(now);
+      if (i === 0) this.firstTokenMs = now;
+      this.i = i + 1;
+      if (last) {
+        if (plan.includeUsage)
+          res.write(`${this.pre}[],"usage":${usageJson(plan.promptTokens, this.n + o.usageSkew)}}\n\n`);
+        res.end(DONE);
+        this.end(performance.now(), false);
+      }
+      return now;
+    }
+
+    /** A token from the performance model's step: streamed at once; a whole reply after its last. */
+    readonly emit = (done: boolean): void => {
+      if (this.done) return;
+      if (this.plan.stream) {
+        this.writeChunk();
+        return;
+      }
+      if (!done) return;
+      const body = this.wholeBody();
+      this.res.writeHead(200, {
+        "content-type": "application/json",
+        "content-length": Buffer.byteLength(body),
+        "x-request-id": this.id,
+      });
+      this.res.end(body);
+      this.end(performance.now(), false);
     };
 
     wait(ms: number): void {
@@ -343,7 +392,8 @@ export async function startSimServer(opts: SimOptions = {}): Promise<SimServer> 
       running++;
       active.add(this);
       res.on("close", this.onClose);
-      this.pump();
+      if (engine) submit(this);
+      else this.pump();
     }
 
     readonly onClose = (): void => {
@@ -359,6 +409,7 @@ export async function startSimServer(opts: SimOptions = {}): Promise<SimServer> 
       this.timer = undefined;
       this.immediate = undefined;
       if (active.delete(this)) running--;
+      engine?.cancel(this);
       if (aborted && !this.res.destroyed) this.res.destroy();
       if (!o.recordGroundTruth) return;
       const gt: GroundTruth = {
@@ -375,6 +426,52 @@ export async function startSimServer(opts: SimOptions = {}): Promise<SimServer> 
       record(gt);
     }
   }
+
+  // The performance model's step loop: one step at a time while anything runs or waits; a
+  // request arriving mid-step joins the next one, as in a continuous-batching engine.
+  const engine = o.perf ? new PerfEngine<Generation>(o.perf, o.seed) : undefined;
+  let stepTimer: NodeJS.Timeout | undefined;
+  let stepImmediate: NodeJS.Immediate | undefined;
+  let stepDue = 0;
+  let stepping = false;
+  const startStep = (): void => {
+    const ms = engine!.beginStep();
+    if (ms === undefined) {
+      stepping = false;
+      return;
+    }
+    stepping = true;
+    stepDue = performance.now() + ms;
+    armStep();
+  };
+  const armStep = (): void => {
+    const left = stepDue - performance.now();
+    if (left >= 1) stepTimer = setTimeout(onStepDue, left);
+    else stepImmediate = setImmediate(onStepDue);
+  };
+  const onStepDue = (): void => {
+    stepTimer = undefined;
+    stepImmediate = undefined;
+    if (performance.now() < stepDue) {
+      armStep();
+      return;
+    }
+    const emitted = engine!.endStep();
+    // The next step starts once this one's tokens are written, as an engine's next step starts
+    // after the last one's sampling.
+    for (const e of emitted) e.key.emit(e.done);
+    startStep();
+  };
+  const submit = (g: Generation): void => {
+    engine!.enqueue(g, g.plan.promptTokens, g.n);
+    if (!stepping) startStep();
+  };
+  const stopSteps = (): void => {
+    if (stepTimer !== undefined) clearTimeout(stepTimer);
+    if (stepImmediate !== undefined) clearImmediate(stepImmediate);
+    stepTimer = undefined;
+    stepImmediate = undefined;
+  };
 
   const sendError = (res: ServerResponse, e: RequestError, id?: string): void => {
     const body = errorBody(e.status, e.message, e.param, e.code);
@@ -419,6 +516,24 @@ export async function startSimServer(opts: SimOptions = {}): Promise<SimServer> 
       return;
     }
     const n = o.outputTokens ?? plan.maxTokens;
+    if (engine && !engine.fits(plan.promptTokens, n)) {
+      const e = bad(
+        "max_tokens",
+        `prompt (${plan.promptTokens}) plus output (${n}) tokens exceed the simulated KV cache (${engine.model.kvCacheTokens} tokens)`,
+      );
+      sendError(res, e, id);
+      if (o.recordGroundTruth)
+        record({
+          id,
+          receivedMs,
+          tokenMs: [],
+          endMs: performance.now(),
+          promptTokens: plan.promptTokens,
+          completionTokens: 0,
+          status: e.status,
+        });
+      return;
+    }
     const created = Math.floor(Date.now() / 1000);
     const bodyId = (chat ? "chatcmpl-" : "cmpl-") + jsonInner(id);
     const pre = `data: {"id":"${bodyId}","object":"${chat ? "chat.completion.chunk" : "text_completion"}","created":${created},"model":${modelJson},"choices":`;
@@ -469,7 +584,8 @@ export async function startSimServer(opts: SimOptions = {}): Promise<SimServer> 
     `sim_ground_truth_records ${records.length}\n` +
     "# HELP sim_ground_truth_dropped_total Ground-truth records dropped past the limit.\n" +
     "# TYPE sim_ground_truth_dropped_total counter\n" +
-    `sim_ground_truth_dropped_total ${truthDropped}\n`;
+    `sim_ground_truth_dropped_total ${truthDropped}\n` +
+    (engine ? engineMetrics(engine) : "");
 
   const models = (): string =>
     JSON.stringify({
@@ -587,10 +703,26 @@ export async function startSimServer(opts: SimOptions = {}): Promise<SimServer> 
     close: () => {
       closing ??= new Promise<void>((resolve) => {
         for (const g of [...active]) g.end(performance.now(), true);
+        stopSteps();
         server.close(() => resolve());
         server.closeAllConnections();
       });
       return closing;
     },
   };
+}
+
+/** The performance model's scheduler state under the worker's mirrors of vLLM's gauges. */
+function engineMetrics(engine: PerfEngine<unknown>): string {
+  return (
+    "# HELP tokenforge:num_requests_running Requests holding a sequence in the running batch.\n" +
+    "# TYPE tokenforge:num_requests_running gauge\n" +
+    `tokenforge:num_requests_running ${engine.runningCount}\n` +
+    "# HELP tokenforge:num_requests_waiting Requests waiting for a sequence.\n" +
+    "# TYPE tokenforge:num_requests_waiting gauge\n" +
+    `tokenforge:num_requests_waiting ${engine.waitingCount}\n` +
+    "# HELP tokenforge:kv_cache_usage_perc Fraction of KV-cache cells in use (0..1), as vLLM's kv_cache_usage_perc.\n" +
+    "# TYPE tokenforge:kv_cache_usage_perc gauge\n" +
+    `tokenforge:kv_cache_usage_perc ${engine.kvUsedTokens / engine.model.kvCacheTokens}\n`
+  );
 }
