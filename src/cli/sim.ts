@@ -58,6 +58,12 @@ export function registerSimCommand(program: Command): void {
       "KV-cache capacity in tokens (default: the target's /health `contextLength` × the batch)",
       positiveInt,
     )
+    .option(
+      "--max-batched-tokens <n>",
+      "tokens one engine step processes at most, for engines that prefill in chunks (default: no limit)",
+      positiveInt,
+    )
+    .option("--no-refine", "keep the prefill estimate from the steps alone (no search by replay)")
     .option("-o, --out <file>", "where to write the model (default: RUN/sim-perf.json)")
     .option("--json", "print the whole fit report as JSON")
     .action((run: string, opts: FitCliOptions) => {
@@ -110,6 +116,9 @@ export interface FitCliOptions {
   workloads?: string;
   maxBatch?: number;
   kvCacheTokens?: number;
+  maxBatchedTokens?: number;
+  /** commander's `--no-refine` sets false. */
+  refine?: boolean;
   out?: string;
   json?: boolean;
 }
@@ -177,6 +186,7 @@ export function simFit(run: string, opts: FitCliOptions, out: Out): FitReport {
       "the run does not record the target's context per sequence (/health `contextLength`): pass --kv-cache-tokens",
       { field: "kv-cache-tokens" },
     );
+  const maxBatchedTokens = opts.maxBatchedTokens;
   const fitWorkloads = opts.workloads
     ?.split(",")
     .map((w) => w.trim())
@@ -188,7 +198,14 @@ export function simFit(run: string, opts: FitCliOptions, out: Out): FitReport {
   try {
     report = fitPerfModel(
       lines.filter((t) => t.runtime === runtime),
-      { maxBatch, kvCacheTokens, closedLoop, ...(fitWorkloads ? { fitWorkloads } : {}) },
+      {
+        maxBatch,
+        kvCacheTokens,
+        closedLoop,
+        refine: opts.refine !== false,
+        ...(maxBatchedTokens === undefined ? {} : { maxBatchedTokens }),
+        ...(fitWorkloads ? { fitWorkloads } : {}),
+      },
     );
   } catch (err) {
     if (err instanceof FitError) throw new TokenForgeError("invalid_request", err.message, { field: "run" });
@@ -234,6 +251,11 @@ function renderFit(r: FitReport, outPath: string): string {
   );
   if (r.decode.note) lines.push(`note: ${r.decode.note}`);
   if (r.prefill.note) lines.push(`note: ${r.prefill.note}`);
+  const d = r.prefill.direct;
+  if (d.tokensPerS !== r.model.prefillTokensPerS || d.overheadMs !== r.model.prefillOverheadMs)
+    lines.push(
+      `prefill refined by replay from ${d.tokensPerS.toFixed(0)} tok/s (+${d.overheadMs.toFixed(1)} ms), the steps' own estimate`,
+    );
   lines.push("");
   lines.push("replayed through the fitted model (simulated vs measured):");
   for (const e of r.errors) {

@@ -144,6 +144,34 @@ describe("deployments and inference", () => {
     expect(missing.json().error).toMatchObject({ code: "model_not_found", param: "model" });
   });
 
+  it("deploys the sim timed by a performance model given in engine_args", async () => {
+    const perf = {
+      prefill_tokens_per_s: 50_000,
+      decode: { base_ms: 2, per_seq_ms: 0.5 },
+      max_batch: 2,
+      kv_cache_tokens: 64,
+    };
+    const res = await inject("POST", "/deploy", {
+      model: "sim-perf",
+      runtime: "sim",
+      engine_args: ["--perf", JSON.stringify(perf)],
+    });
+    expect(res.statusCode).toBe(202);
+    const id = res.json().id as string;
+    const d = await untilReady(id);
+    for (const s of (await local.get(id))!.replicas) if (s.pid) pids.add(s.pid);
+    const ok = await inject("POST", "/infer", { model: "sim-perf", prompt: "a b c", max_tokens: 8 });
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json().usage).toMatchObject({ prompt_tokens: 3, completion_tokens: 8 });
+    // The model's KV cache holds 64 tokens: a request that could never fit is refused, naming the field.
+    const tooBig = await inject("POST", "/infer", { model: "sim-perf", prompt: "a b c", max_tokens: 62 });
+    expect(tooBig.statusCode).toBe(400);
+    expect(JSON.stringify(tooBig.json())).toContain("max_tokens");
+    const metrics = await (await fetch(`${d.endpoints[0]}/metrics`)).text();
+    expect(metrics).toMatch(/^tokenforge:num_requests_waiting 0$/m);
+    expect((await inject("DELETE", `/deployments/${id}`)).statusCode).toBe(200);
+  });
+
   it("answers 503 with Retry-After while a deployment is still starting", async () => {
     const res = await inject("POST", "/deploy", { model: "synthetic:tiny", runtime: "llamacpp" });
     expect(res.statusCode).toBe(202);

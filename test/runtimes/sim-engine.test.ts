@@ -95,6 +95,30 @@ describe("the engine's step times", () => {
     expect(r[2]!.ttftMs + 2).toBeGreaterThan(r[0]!.e2eMs);
   });
 
+  it("with a token budget per step, a long prompt is prefilled in chunks beside the decodes", () => {
+    const chunked: PerfModel = { ...MODEL, maxBatchedTokens: 50 };
+    const alone = replay(chunked, [{ atMs: 0, promptTokens: 120, outputTokens: 2 }]).requests[0]!;
+    expect(alone.ttftMs).toBeCloseTo(52 + 52 + 22, 9);
+    const r = replay(chunked, [
+      { atMs: 0, promptTokens: 10, outputTokens: 6 },
+      { atMs: 5, promptTokens: 100, outputTokens: 2 },
+    ]).requests;
+    // A decodes a token every step; B gets the rest of the budget: 49, 49, then 2 tokens.
+    expect(r[0]!.itlMs.slice(0, 4)).toEqual([11 + 2 + 49, 11 + 2 + 49, 11 + 2 + 2, 12]);
+    expect(r[1]!.ttftMs).toBeCloseTo(12 + 62 + 62 + 15 - 5, 9);
+  });
+
+  it("a closed loop sends each next request the moment one completes", () => {
+    const same = { atMs: 999, promptTokens: 10, outputTokens: 3 };
+    const r = replay(MODEL, [same, same, same, same], { closedLoop: 2 });
+    // Two at once (prefill 2 + 20 ms, then two decode steps of 12 ms), then the next two.
+    for (const x of r.requests) {
+      expect(x.ttftMs).toBeCloseTo(22, 9);
+      expect(x.e2eMs).toBeCloseTo(46, 9);
+    }
+    expect(r.spanMs).toBeCloseTo(92, 9);
+  });
+
   it("replicas split arrivals round-robin and cut the queueing", () => {
     const one: PerfModel = { ...MODEL, maxBatch: 1 };
     const arrivals = Array.from({ length: 8 }, () => ({ atMs: 0, promptTokens: 10, outputTokens: 10 }));
@@ -196,6 +220,9 @@ describe("the performance model file", () => {
       }),
     ).toThrow(/decode_tokens_per_s.1: batch sizes must increase/);
     expect(() => toPerfModel({ ...base, decode: { base_ms: 0, per_seq_ms: 0 } })).toThrow(/decode: base_ms/);
+    expect(() =>
+      toPerfModel({ ...base, max_batch: 8, decode: { base_ms: 1, per_seq_ms: 0 }, max_batched_tokens: 4 }),
+    ).toThrow(/max_batched_tokens: must be ≥ max_batch \(8\)/);
   });
 
   it("round-trips through its file form, from a YAML file or inline JSON", () => {

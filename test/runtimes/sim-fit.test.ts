@@ -15,8 +15,13 @@ import { simFit } from "../../src/cli/sim.js";
 import { RuntimeRegistry } from "../../src/runtimes/registry.js";
 import { parseTarget, planCapacity, workloadArrivals } from "../../src/runtimes/sim/capacity.js";
 import { fitPerfModel, type TraceLine, weightedLine } from "../../src/runtimes/sim/fit.js";
-import { loadPerfModel, type PerfModel, toPerfModelFile } from "../../src/runtimes/sim/perf-model.js";
-import { replay, type SimArrival } from "../../src/runtimes/sim/replay.js";
+import {
+  loadPerfModel,
+  type PerfModel,
+  toPerfModel,
+  toPerfModelFile,
+} from "../../src/runtimes/sim/perf-model.js";
+import { replay, type SimArrival, summarizeRequests } from "../../src/runtimes/sim/replay.js";
 import { type SimChild, startSimChild } from "../helpers/sim.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
@@ -200,6 +205,45 @@ describe("a fit of a real run against the sim server", () => {
     };
     expect(file.fit.fittedOn).toEqual(["c1", "c4"]);
     expect(loadPerfModel(join(out, "sim-perf.json"))).toEqual(m);
+  });
+
+  it("the harness measures under load what the model predicts for the same schedule", async () => {
+    // About half the known model's capacity: requests batch, and now and then queue.
+    const workload = workloadOf({
+      name: "busy",
+      qps: 9,
+      numRequests: 60,
+      promptLen: { kind: "uniform", min: 100, max: 600 },
+      genTokens: { kind: "fixed", value: 16 },
+      seed: 21,
+    });
+    const result = await runBenchmark({
+      config: { model: "sim", runtimes: ["sim"], targets: { sim: sim.url }, workloads: [workload], seed: 21 },
+      runtimes: new RuntimeRegistry([]),
+      outDir: join(dir, "busy"),
+    });
+    const measured = result.results[0]!.metrics;
+    const predicted = summarizeRequests(
+      replay(toPerfModel(known), workloadArrivals(workload)).requests.map((r, i) => ({
+        ...r,
+        outputTokens: workloadArrivals(workload)[i]!.outputTokens,
+      })),
+      0,
+    );
+    // The server never writes early, and the client's round trip and the timers' lateness add a
+    // little (5-10 % here, more for TTFT, which queueing amplifies).
+    const near = (m: number | undefined, p: number | undefined, over: number) => {
+      expect(m).toBeDefined();
+      expect(m! / p!).toBeGreaterThan(0.97);
+      expect(m! / p!).toBeLessThan(1 + over);
+    };
+    near(measured.ttftMs?.p50, predicted.ttftMs?.p50, 0.3);
+    near(measured.tpotMs?.p50, predicted.tpotMs?.p50, 0.2);
+    near(measured.e2eMs?.p50, predicted.e2eMs?.p50, 0.2);
+    // The server's own view of the run came from the engine's gauges.
+    const server = result.results[0]!.serverMetrics;
+    expect(server?.generation).toBe("tokenforge");
+    expect(server?.series.running?.max).toBeLessThanOrEqual(4);
   });
 
   it("asks for the batch size when the run does not record it", () => {

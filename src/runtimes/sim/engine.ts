@@ -7,12 +7,16 @@
  * Each step, waiting sequences are admitted first-come first-served while the running batch has
  * room (`maxBatch`) and the KV cache can hold their prompt plus all their output tokens (reserved
  * at admission, so nothing is ever preempted); the head of the queue blocks the ones behind it, as
- * in vLLM's FCFS scheduler. A step prefills every newly admitted prompt (which yields its first
- * token) and decodes one token of every other running sequence, so its duration is
+ * in vLLM's FCFS scheduler. A step decodes one token of every started sequence and prefills
+ * prompts (the step that finishes a prompt yields its first token), so its duration is
  *
- *     (overhead + Σ prompt / prefill_tokens_per_s, if it prefills) + decode_step(decoded sequences)
+ *     (overhead + prompt tokens prefilled / prefill_tokens_per_s, if it prefills)
+ *       + decode_step(decoded sequences)
  *
- * scaled by a seeded jitter factor. A sequence arriving during a step joins at the next one.
+ * scaled by a seeded jitter factor. With `maxBatchedTokens` a step holds at most that many tokens,
+ * decodes first and the rest of the budget to prompts in admission order, so a long prompt is
+ * prefilled over several steps (vLLM's chunked prefill, llama.cpp's batch size). A sequence
+ * arriving during a step joins at the next one.
  */
 import { Xoshiro128 } from "../../models/prng.js";
 import { decodeStepMs, type PerfModel } from "./perf-model.js";
@@ -29,6 +33,12 @@ interface Seq<K> {
   promptTokens: number;
   outputTokens: number;
   generated: number;
+  /** Prompt tokens not prefilled yet. */
+  prefillLeft: number;
+  /** Prefill done: the sequence decodes one token a step. */
+  started: boolean;
+  /** This step's part: prompt tokens prefilled (0 for a decode), or -1 when not in the step. */
+  take: number;
   /** Removed by `cancel` while admitted or waiting. */
   cancelled: boolean;
 }
@@ -69,7 +79,16 @@ export class PerfEngine<K> {
         `prompt ${promptTokens} + output ${outputTokens} tokens exceed the KV cache (${this.model.kvCacheTokens})`,
       );
     if (this.byKey.has(key)) throw new Error("sequence already queued");
-    const s: Seq<K> = { key, promptTokens, outputTokens, generated: 0, cancelled: false };
+    const s: Seq<K> = {
+      key,
+      promptTokens,
+      outputTokens,
+      generated: 0,
+      prefillLeft: promptTokens,
+      started: false,
+      take: -1,
+      cancelled: false,
+    };
     this.byKey.set(key, s);
     this.waiting.push(s);
   }
@@ -117,10 +136,30 @@ export class PerfEngine<K> {
   beginStep(): number | undefined {
     if (this.inStep) throw new Error("beginStep called twice without endStep");
     const m = this.model;
+    let budget = m.maxBatchedTokens ?? Number.POSITIVE_INFINITY;
     let decoded = 0;
-    for (const s of this.running) if (!s.cancelled) decoded++;
+    let inBatch = 0;
+    // Decode first: one token per started sequence (validation keeps the budget ≥ max_batch).
+    for (const s of this.running) {
+      if (s.cancelled) continue;
+      inBatch++;
+      s.take = s.started ? 0 : -1;
+      if (s.started) decoded++;
+    }
+    budget -= decoded;
+    // Then the prompts still being prefilled, in admission order, as far as the budget goes.
     let prefillTokens = 0;
-    let admitted = 0;
+    let prefilling = 0;
+    for (const s of this.running) {
+      if (s.cancelled || s.started) continue;
+      const take = Math.min(s.prefillLeft, budget);
+      if (take <= 0 && s.prefillLeft > 0) continue;
+      s.take = take;
+      budget -= take;
+      prefillTokens += take;
+      prefilling++;
+    }
+    // Then new sequences, first come first served, while the batch, the cache and the budget last.
     while (this.head < this.waiting.length) {
       const s = this.waiting[this.head]!;
       if (s.cancelled) {
@@ -128,20 +167,24 @@ export class PerfEngine<K> {
         continue;
       }
       const need = s.promptTokens + s.outputTokens;
-      if (decoded + admitted >= m.maxBatch || this.kvUsed + need > m.kvCacheTokens) break;
+      if (inBatch >= m.maxBatch || this.kvUsed + need > m.kvCacheTokens) break;
+      if (budget <= 0 && s.promptTokens > 0) break;
       this.head++;
       this.kvUsed += need;
       this.running.push(s);
-      prefillTokens += s.promptTokens;
-      admitted++;
+      inBatch++;
+      s.take = Math.min(s.prefillLeft, budget);
+      budget -= s.take;
+      prefillTokens += s.take;
+      prefilling++;
     }
     if (this.head > 1024 && this.head * 2 > this.waiting.length) {
       this.waiting.splice(0, this.head);
       this.head = 0;
     }
-    if (decoded + admitted === 0) return undefined;
+    if (decoded + prefilling === 0) return undefined;
     let ms = decodeStepMs(m.decode, decoded);
-    if (admitted > 0) {
+    if (prefilling > 0) {
       ms += m.prefillOverheadMs + (prefillTokens * 1000) / m.prefillTokensPerS;
       this.prefillSteps++;
     }
@@ -151,7 +194,10 @@ export class PerfEngine<K> {
     return ms;
   }
 
-  /** Ends the step begun last: one token for every sequence of its batch, finished ones freed. */
+  /**
+   * Ends the step begun last: a token for every sequence it decoded and for every one whose
+   * prefill it finished (its first); finished sequences are freed.
+   */
   endStep(): Emission<K>[] {
     if (!this.inStep) throw new Error("endStep called without beginStep");
     this.inStep = false;
@@ -159,6 +205,20 @@ export class PerfEngine<K> {
     let w = 0;
     for (const s of this.running) {
       if (s.cancelled) continue;
+      const take = s.take;
+      s.take = -1;
+      if (take < 0) {
+        this.running[w++] = s; // waited for prefill budget
+        continue;
+      }
+      if (!s.started) {
+        s.prefillLeft -= take;
+        if (s.prefillLeft > 0) {
+          this.running[w++] = s;
+          continue;
+        }
+        s.started = true;
+      }
       s.generated++;
       const done = s.generated >= s.outputTokens;
       out.push({ key: s.key, tokens: s.generated, done });

@@ -38,6 +38,10 @@ export interface FitOptions {
    * Any other workload is replayed at its measured send times.
    */
   closedLoop?: Readonly<Record<string, number>>;
+  /** Tokens a step of the engine processes at most (llama.cpp's batch size), when known. */
+  maxBatchedTokens?: number;
+  /** Refine the prefill rate and overhead by replaying the fitted workloads. Default true. */
+  refine?: boolean;
 }
 
 /** One compared figure: measured, simulated, and (simulated − measured) / measured. */
@@ -72,6 +76,8 @@ export interface FitReport {
     steps: number;
     /** By prompt tokens prefilled in the step. */
     bins: Array<{ promptTokens: number; samples: number; medianMs: number }>;
+    /** The estimate from the steps alone, before the replay refined it. */
+    direct: { tokensPerS: number; overheadMs: number };
     /** Set when the prompts' lengths were too alike to separate the overhead from the rate. */
     note?: string;
   };
@@ -191,18 +197,26 @@ export function fitPerfModel(lines: readonly TraceLine[], opts: FitOptions): Fit
     prefillLine = { intercept: 0, slope: my / Math.max(mp, 1) };
     note = "prompt lengths too alike to separate a fixed overhead from the rate: overhead set to 0";
   }
-  const model: PerfModel = {
+  let model: PerfModel = {
     prefillTokensPerS: 1000 / prefillLine.slope,
     prefillOverheadMs: prefillLine.intercept,
     decode,
     maxBatch: opts.maxBatch,
     kvCacheTokens: opts.kvCacheTokens,
+    ...(opts.maxBatchedTokens === undefined ? {} : { maxBatchedTokens: opts.maxBatchedTokens }),
     jitter: 0,
   };
 
-  const errors = all.map((w) =>
-    workloadError(model, w, groups.get(w)!, !fittedOn.includes(w), opts.closedLoop?.[w]),
+  const prepared = new Map(
+    all.map((w) => [w, prepare(w, groups.get(w)!, opts.kvCacheTokens, opts.closedLoop?.[w])] as const),
   );
+  const direct = { tokensPerS: model.prefillTokensPerS, overheadMs: model.prefillOverheadMs };
+  if (opts.refine !== false)
+    model = refinePrefill(
+      model,
+      fittedOn.map((w) => prepared.get(w)!),
+    );
+  const errors = all.map((w) => workloadError(model, prepared.get(w)!, !fittedOn.includes(w)));
   const meanOf = (e: WorkloadFitError[]) => {
     const v = e.flatMap((x) => x.figures.map((f) => Math.abs(f.relError)));
     return v.length > 0 ? v.reduce((a, b) => a + b, 0) / v.length : undefined;
@@ -214,7 +228,7 @@ export function fitPerfModel(lines: readonly TraceLine[], opts: FitOptions): Fit
     runtime: runtimes[0]!,
     fittedOn,
     decode: { samples: decodeSamples, byBatch, ...(decodeNote ? { note: decodeNote } : {}) },
-    prefill: { steps: prefill.length, bins, ...(note ? { note } : {}) },
+    prefill: { steps: prefill.length, bins, direct, ...(note ? { note } : {}) },
     errors,
     meanAbsRelError: {
       ...(fitted === undefined ? {} : { fitted }),
@@ -223,58 +237,114 @@ export function fitPerfModel(lines: readonly TraceLine[], opts: FitOptions): Fit
   };
 }
 
-/** Replays one workload's requests through the model and compares the figures. */
-function workloadError(
-  model: PerfModel,
+/** A workload's requests as the replay takes them, and the measured figures they are judged by. */
+interface Prepared {
+  workload: string;
+  arrivals: SimArrival[];
+  measured: LatencySummaries;
+  closedLoop: number | undefined;
+}
+
+function prepare(
   workload: string,
   g: TraceLine[],
-  heldOut: boolean,
+  kvCacheTokens: number,
   closedLoop: number | undefined,
-): WorkloadFitError {
+): Prepared {
   const t0 = g.reduce((m, t) => Math.min(m, t.sendMs), Number.POSITIVE_INFINITY);
-  const arrivals: SimArrival[] = g.map((t) => ({
-    atMs: t.sendMs - t0,
-    promptTokens: Math.min(promptOf(t), model.kvCacheTokens - 1),
-    outputTokens: outputOf(t),
-  }));
-  // A request larger than the cache could never run in the model; cap it rather than fail.
-  for (const a of arrivals)
-    if (a.promptTokens + a.outputTokens > model.kvCacheTokens)
-      a.outputTokens = Math.max(1, model.kvCacheTokens - a.promptTokens);
-  const sim = replay(model, arrivals, closedLoop === undefined ? {} : { closedLoop });
-  const simSummary = summarizeRequests(
-    sim.requests.map((r, i) => ({ ...r, outputTokens: arrivals[i]!.outputTokens })),
-    sim.spanMs,
-  );
-  const measured = g.map((t, i) => {
-    const first = t.chunkMs[0]!;
-    const last = t.endMs ?? t.chunkMs[t.chunkMs.length - 1]!;
+  const arrivals: SimArrival[] = g.map((t) => {
+    // A request larger than the cache could never run in the model: capped rather than failed.
+    const promptTokens = Math.min(promptOf(t), kvCacheTokens - 1);
+    return {
+      atMs: t.sendMs - t0,
+      promptTokens,
+      outputTokens: Math.max(1, Math.min(outputOf(t), kvCacheTokens - promptTokens)),
+    };
+  });
+  const requests = g.map((t, i) => {
     const itl: number[] = [];
     for (let k = 1; k < t.chunkMs.length; k++) itl.push(t.chunkMs[k]! - t.chunkMs[k - 1]!);
     return {
-      ttftMs: first - t.sendMs,
-      e2eMs: last - t.sendMs,
+      ttftMs: t.chunkMs[0]! - t.sendMs,
+      e2eMs: (t.endMs ?? t.chunkMs[t.chunkMs.length - 1]!) - t.sendMs,
       itlMs: itl,
       outputTokens: arrivals[i]!.outputTokens,
     };
   });
   const spanMs = g.reduce((m, t) => Math.max(m, t.endMs ?? t.chunkMs[t.chunkMs.length - 1]!), 0) - t0;
-  const measSummary = summarizeRequests(measured, spanMs);
+  return { workload, arrivals, measured: summarizeRequests(requests, spanMs), closedLoop };
+}
+
+function simulated(model: PerfModel, p: Prepared): LatencySummaries {
+  const sim = replay(model, p.arrivals, p.closedLoop === undefined ? {} : { closedLoop: p.closedLoop });
+  return summarizeRequests(
+    sim.requests.map((r, i) => ({ ...r, outputTokens: p.arrivals[i]!.outputTokens })),
+    sim.spanMs,
+  );
+}
+
+/** Replays one workload's requests through the model and compares the figures. */
+function workloadError(model: PerfModel, p: Prepared, heldOut: boolean): WorkloadFitError {
+  const sim = simulated(model, p);
   const figures: FitFigure[] = [];
   for (const [metric, pick] of FIGURES) {
-    const m = pick(measSummary);
-    const s = pick(simSummary);
+    const m = pick(p.measured);
+    const s = pick(sim);
     if (m === undefined || s === undefined || m <= 0) continue;
     figures.push({ metric, measured: m, simulated: s, relError: (s - m) / m });
   }
   const abs = figures.map((f) => Math.abs(f.relError));
   return {
-    workload,
+    workload: p.workload,
     heldOut,
-    requests: g.length,
+    requests: p.arrivals.length,
     figures,
     meanAbsRelError: abs.length > 0 ? abs.reduce((a, b) => a + b, 0) / abs.length : Number.NaN,
   };
+}
+
+/**
+ * Refines the prefill rate and overhead by simulation: the pair whose replay of the fitted
+ * workloads comes closest to their measured TTFT (p50, p90) and E2E (p50), in summed |log ratio|,
+ * searched around the direct estimate. The direct estimate sees only the step that finished a
+ * prompt; an engine that prefills in chunks between decode steps (llama.cpp's batch, vLLM's
+ * chunked prefill) spreads a prompt over several, which only a replay accounts for.
+ */
+function refinePrefill(model: PerfModel, fitted: Prepared[]): PerfModel {
+  const cost = (m: PerfModel): number => {
+    let c = 0;
+    for (const p of fitted) {
+      const s = simulated(m, p);
+      for (const pick of [
+        (x: LatencySummaries) => x.ttftMs?.p50,
+        (x: LatencySummaries) => x.ttftMs?.p90,
+        (x: LatencySummaries) => x.e2eMs?.p50,
+      ]) {
+        const a = pick(p.measured);
+        const b = pick(s);
+        if (a !== undefined && b !== undefined && a > 0 && b > 0) c += Math.abs(Math.log(b / a));
+      }
+    }
+    return c;
+  };
+  let best = model;
+  let bestCost = cost(model);
+  const consider = (m: PerfModel) => {
+    const c = cost(m);
+    if (c < bestCost) {
+      best = m;
+      bestCost = c;
+    }
+  };
+  for (const spanLog2 of [2, 0.5]) {
+    const rate0 = best.prefillTokensPerS;
+    for (let k = -8; k <= 8; k++)
+      if (k !== 0) consider({ ...best, prefillTokensPerS: rate0 * 2 ** ((k / 8) * spanLog2) });
+    const o0 = best.prefillOverheadMs;
+    const scale = Math.max(o0, decodeStepMs(best.decode, 1));
+    for (let k = 0; k <= 8; k++) consider({ ...best, prefillOverheadMs: (scale * k * spanLog2) / 8 });
+  }
+  return best;
 }
 
 function promptOf(t: RequestTrace): number {

@@ -1,7 +1,8 @@
 /**
  * The `sim` runtime: the simulated OpenAI-compatible server as a worker process
- * (`tokenforge sim`), with fixed, seeded timing. Deployable like any runtime, so the gateway and
- * the harness can be exercised without an engine.
+ * (`tokenforge sim`), timed by fixed seeded delays or by a performance model (`--perf` in the
+ * deployment's engine args). Deployable like any runtime, so the gateway and the harness can be
+ * exercised without an engine.
  */
 import type { RuntimeDefinition } from "../../spec/runtime.js";
 
@@ -9,7 +10,7 @@ export function simRuntime(cli: { command: string; args: string[] }): RuntimeDef
   return {
     name: "sim",
     description:
-      "simulated OpenAI-compatible server with configurable TTFT and inter-token latency (no engine)",
+      "simulated OpenAI-compatible server: fixed TTFT and inter-token latency, or a performance model (--perf) with batching and queueing (no engine)",
     localProcess: ({ model, port, host, extraArgs }) => ({
       command: cli.command,
       args: [...cli.args, "sim", "--host", host, "--port", String(port), "--model", model, ...extraArgs],

@@ -37,6 +37,7 @@ export const PerfModelSchema = Type.Object(
       Type.Array(DecodePoint, { minItems: 1, description: "a non-empty list of [batch, tokens/s]" }),
     ),
     max_batch: Type.Integer({ minimum: 1, description: "an integer ≥ 1" }),
+    max_batched_tokens: Type.Optional(Type.Integer({ minimum: 1, description: "an integer ≥ 1" })),
     kv_cache_tokens: Type.Integer({ minimum: 1, description: "an integer ≥ 1" }),
     jitter: Type.Optional(Type.Number({ minimum: 0, maximum: 0.9, description: "a fraction in [0, 0.9]" })),
     /** What `tokenforge sim fit` measured: kept with the model, never read by the engine. */
@@ -62,6 +63,11 @@ export interface PerfModel {
   maxBatch: number;
   /** KV-cache capacity; a sequence holds prompt + max_tokens of it from admission to its end. */
   kvCacheTokens: number;
+  /**
+   * Tokens one step processes at most (decodes first, then prompt chunks); unset, a step prefills
+   * every admitted prompt whole. vLLM's max_num_batched_tokens, llama.cpp's batch size.
+   */
+  maxBatchedTokens?: number;
   /** Each step's duration is scaled by a seeded uniform factor in [1 - jitter, 1 + jitter]. */
   jitter: number;
 }
@@ -119,6 +125,11 @@ export function toPerfModel(raw: unknown): PerfModel {
     for (let i = 1; i < pts.length; i++)
       if (pts[i]![0] <= pts[i - 1]![0])
         problems.push({ path: `decode_tokens_per_s.${i}`, message: "batch sizes must increase" });
+    if (file.max_batched_tokens !== undefined && file.max_batched_tokens < file.max_batch)
+      problems.push({
+        path: "max_batched_tokens",
+        message: `must be ≥ max_batch (${file.max_batch}): every running sequence decodes a token each step`,
+      });
   }
   if (problems.length > 0) throw new PerfModelError(problems);
   const decode: DecodeCurve = file.decode
@@ -132,6 +143,7 @@ export function toPerfModel(raw: unknown): PerfModel {
     decode,
     maxBatch: file.max_batch,
     kvCacheTokens: file.kv_cache_tokens,
+    ...(file.max_batched_tokens === undefined ? {} : { maxBatchedTokens: file.max_batched_tokens }),
     jitter: file.jitter ?? 0,
   };
 }
@@ -147,6 +159,7 @@ export function toPerfModelFile(m: PerfModel, fit?: unknown): PerfModelFile {
       : { decode_tokens_per_s: m.decode.points.map(([b, t]) => [b, t] as [number, number]) }),
     max_batch: m.maxBatch,
     kv_cache_tokens: m.kvCacheTokens,
+    ...(m.maxBatchedTokens === undefined ? {} : { max_batched_tokens: m.maxBatchedTokens }),
     ...(m.jitter === 0 ? {} : { jitter: m.jitter }),
     ...(fit === undefined ? {} : { fit }),
   };
@@ -194,6 +207,7 @@ export function describePerfModel(m: PerfModel): string {
     `prefill ${m.prefillTokensPerS.toFixed(0)} tok/s (+${m.prefillOverheadMs.toFixed(1)} ms), ` +
     `decode ${tps(1)} tok/s per sequence at batch 1, ${tps(m.maxBatch)} at ${m.maxBatch}, ` +
     `max batch ${m.maxBatch}, KV cache ${m.kvCacheTokens} tokens` +
+    (m.maxBatchedTokens === undefined ? "" : `, ${m.maxBatchedTokens} tokens a step`) +
     (m.jitter > 0 ? `, jitter ±${(m.jitter * 100).toFixed(0)}%` : "")
   );
 }
