@@ -305,8 +305,8 @@ function workloadError(model: PerfModel, p: Prepared, heldOut: boolean): Workloa
 
 /**
  * Refines the prefill rate and overhead by simulation: the pair whose replay of the fitted
- * workloads comes closest to their measured TTFT (p50, p90) and E2E (p50), in summed |log ratio|,
- * searched around the direct estimate. The direct estimate sees only the step that finished a
+ * workloads comes closest to their measured figures (the ones the fit is judged by), in summed
+ * |log ratio|, searched around the direct estimate. The direct estimate sees only the step that finished a
  * prompt; an engine that prefills in chunks between decode steps (llama.cpp's batch, vLLM's
  * chunked prefill) spreads a prompt over several, which only a replay accounts for.
  */
@@ -315,11 +315,7 @@ function refinePrefill(model: PerfModel, fitted: Prepared[]): PerfModel {
     let c = 0;
     for (const p of fitted) {
       const s = simulated(m, p);
-      for (const pick of [
-        (x: LatencySummaries) => x.ttftMs?.p50,
-        (x: LatencySummaries) => x.ttftMs?.p90,
-        (x: LatencySummaries) => x.e2eMs?.p50,
-      ]) {
+      for (const [, pick] of FIGURES) {
         const a = pick(p.measured);
         const b = pick(s);
         if (a !== undefined && b !== undefined && a > 0 && b > 0) c += Math.abs(Math.log(b / a));
