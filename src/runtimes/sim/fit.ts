@@ -21,7 +21,7 @@
  * TPOT, E2E and throughput compared with the measured ones.
  */
 import type { RequestTrace } from "../../bench/types.js";
-import { decodeStepMs, type PerfModel } from "./perf-model.js";
+import { type DecodeCurve, decodeStepMs, type PerfModel } from "./perf-model.js";
 import { type LatencySummaries, replay, type SimArrival, summarizeRequests } from "./replay.js";
 
 /** A line of `requests.jsonl`: a trace with the workload and runtime it belongs to. */
@@ -116,6 +116,54 @@ export function fitPerfModel(lines: readonly TraceLine[], opts: FitOptions): Fit
       throw new FitError(`workload ${w} has no completed requests (have: ${all.join(", ")})`);
   const fitGroups = fittedOn.map((w) => groups.get(w)!);
 
+  const decodeFit = fitDecode(fitGroups);
+  const { decode } = decodeFit;
+  const prefillFit = fitPrefill(fitGroups, decode);
+  let model: PerfModel = {
+    prefillTokensPerS: 1000 / prefillFit.line.slope,
+    prefillOverheadMs: prefillFit.line.intercept,
+    decode,
+    maxBatch: opts.maxBatch,
+    kvCacheTokens: opts.kvCacheTokens,
+    ...(opts.maxBatchedTokens === undefined ? {} : { maxBatchedTokens: opts.maxBatchedTokens }),
+    jitter: 0,
+  };
+
+  const prepared = new Map(
+    all.map((w) => [w, prepare(w, groups.get(w)!, opts.kvCacheTokens, opts.closedLoop?.[w])] as const),
+  );
+  const direct = { tokensPerS: model.prefillTokensPerS, overheadMs: model.prefillOverheadMs };
+  if (opts.refine !== false)
+    model = refinePrefill(
+      model,
+      fittedOn.map((w) => prepared.get(w)!),
+    );
+  const errors = all.map((w) => workloadError(model, prepared.get(w)!, !fittedOn.includes(w)));
+  const meanOf = (e: WorkloadFitError[]) => {
+    const v = e.flatMap((x) => x.figures.map((f) => Math.abs(f.relError)));
+    return v.length > 0 ? v.reduce((a, b) => a + b, 0) / v.length : undefined;
+  };
+  const fitted = meanOf(errors.filter((e) => !e.heldOut));
+  const heldOut = meanOf(errors.filter((e) => e.heldOut));
+  return {
+    model,
+    runtime: runtimes[0]!,
+    fittedOn,
+    decode: decodeFit.report,
+    prefill: { ...prefillFit.report, direct },
+    errors,
+    meanAbsRelError: {
+      ...(fitted === undefined ? {} : { fitted }),
+      ...(heldOut === undefined ? {} : { heldOut }),
+    },
+  };
+}
+
+/** Decode step time by batch, from the token gaps (the method is in the header). */
+function fitDecode(fitGroups: TraceLine[][]): {
+  decode: DecodeCurve & { kind: "linear" };
+  report: FitReport["decode"];
+} {
   // Decode: per-token gaps by the decoding batch of their moment, leaving out the gaps during
   // which another request was between its send and its first token: a step that prefills is not
   // a decode step. If that leaves too few, every gap is used (and the note says so).
@@ -157,7 +205,17 @@ export function fitPerfModel(lines: readonly TraceLine[], opts: FitOptions): Fit
   const line = weightedLine(byBatch.map((p) => ({ x: p.batch, y: p.medianMs, w: p.samples })));
   const decode = { kind: "linear" as const, baseMs: line.intercept, perSeqMs: line.slope };
   if (decodeStepMs(decode, 1) <= 0) throw new FitError("the measured decode steps are all zero");
+  return {
+    decode,
+    report: { samples: decodeSamples, byBatch, ...(decodeNote ? { note: decodeNote } : {}) },
+  };
+}
 
+/** Prefill rate and overhead from the steps that prefilled (the method is in the header). */
+function fitPrefill(
+  fitGroups: TraceLine[][],
+  decode: DecodeCurve,
+): { line: { intercept: number; slope: number }; report: Omit<FitReport["prefill"], "direct"> } {
   // Prefill: one sample per step that prefilled. Its first chunks arrive together; it began when
   // the step before it ended (the last chunk of any request before them) or, on an idle engine,
   // when the last of its requests was sent. Its length less the decode part is
@@ -197,44 +255,7 @@ export function fitPerfModel(lines: readonly TraceLine[], opts: FitOptions): Fit
     prefillLine = { intercept: 0, slope: my / Math.max(mp, 1) };
     note = "prompt lengths too alike to separate a fixed overhead from the rate: overhead set to 0";
   }
-  let model: PerfModel = {
-    prefillTokensPerS: 1000 / prefillLine.slope,
-    prefillOverheadMs: prefillLine.intercept,
-    decode,
-    maxBatch: opts.maxBatch,
-    kvCacheTokens: opts.kvCacheTokens,
-    ...(opts.maxBatchedTokens === undefined ? {} : { maxBatchedTokens: opts.maxBatchedTokens }),
-    jitter: 0,
-  };
-
-  const prepared = new Map(
-    all.map((w) => [w, prepare(w, groups.get(w)!, opts.kvCacheTokens, opts.closedLoop?.[w])] as const),
-  );
-  const direct = { tokensPerS: model.prefillTokensPerS, overheadMs: model.prefillOverheadMs };
-  if (opts.refine !== false)
-    model = refinePrefill(
-      model,
-      fittedOn.map((w) => prepared.get(w)!),
-    );
-  const errors = all.map((w) => workloadError(model, prepared.get(w)!, !fittedOn.includes(w)));
-  const meanOf = (e: WorkloadFitError[]) => {
-    const v = e.flatMap((x) => x.figures.map((f) => Math.abs(f.relError)));
-    return v.length > 0 ? v.reduce((a, b) => a + b, 0) / v.length : undefined;
-  };
-  const fitted = meanOf(errors.filter((e) => !e.heldOut));
-  const heldOut = meanOf(errors.filter((e) => e.heldOut));
-  return {
-    model,
-    runtime: runtimes[0]!,
-    fittedOn,
-    decode: { samples: decodeSamples, byBatch, ...(decodeNote ? { note: decodeNote } : {}) },
-    prefill: { steps: prefill.length, bins, direct, ...(note ? { note } : {}) },
-    errors,
-    meanAbsRelError: {
-      ...(fitted === undefined ? {} : { fitted }),
-      ...(heldOut === undefined ? {} : { heldOut }),
-    },
-  };
+  return { line: prefillLine, report: { steps: prefill.length, bins, ...(note ? { note } : {}) } };
 }
 
 /** A workload's requests as the replay takes them, and the measured figures they are judged by. */
