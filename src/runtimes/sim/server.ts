@@ -16,8 +16,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { performance } from "node:perf_hooks";
 import { Xoshiro128 } from "../../models/prng.js";
-import { PerfEngine } from "./engine.js";
-import type { PerfModel } from "./perf-model.js";
+import { EngineClock } from "./engine-clock.js";
+import { resolveOptions, type SimOptions } from "./options.js";
 import {
   bad,
   countWords,
@@ -31,56 +31,8 @@ import {
   sendJson,
 } from "./requests.js";
 
+export type { SimOptions } from "./options.js";
 export { countWords } from "./requests.js";
-
-export interface SimOptions {
-  /** Default 127.0.0.1. */
-  host?: string;
-  /** Default 0: an ephemeral port. */
-  port?: number;
-  /** Delay from the request body being read to the first content chunk, ms. Default 0. */
-  ttftMs?: number;
-  /** Delay between content chunks, ms. Default 0. */
-  itlMs?: number;
-  /** Uniform ±jitter added to each delay (seeded; a delay never goes below 0), ms. Default 0. */
-  jitterMs?: number;
-  /** Tokens per reply when set; else the request's max_tokens (16 if absent). */
-  outputTokens?: number;
-  /** Tokens carried by each content chunk (the last one may carry fewer). Default 1. */
-  tokensPerChunk?: number;
-  /** Seed of the jitter's generator. Default 0. */
-  seed?: number;
-  /** The model id served; a request naming another gets a 404. Default "sim". */
-  model?: string;
-  /**
-   * Before the first token, write a chunk with empty content; for chat, a role-only delta, an
-   * empty-content delta and a reasoning_content-only delta. Written at once on receipt.
-   */
-  leadingEmptyChunk?: boolean;
-  /** Added to the completion_tokens reported in usage (to test mismatch detection). Default 0. */
-  usageSkew?: number;
-  /** Every Nth generation request (1-based count) answers 500 with an OpenAI error body. */
-  errorEvery?: number;
-  /** Keep a ground-truth record per generation request. Default true. */
-  recordGroundTruth?: boolean;
-  /**
-   * With zero delays, write every chunk with its own socket write, as a server emitting tokens one
-   * at a time does, instead of one coalesced write per reply. Default false.
-   */
-  writeEach?: boolean;
-  /** At most this many records are kept; later ones are dropped (and counted). Default 100,000. */
-  groundTruthLimit?: number;
-  /** Context length: prompt plus max_tokens above it is refused (400). Default 131,072. */
-  maxModelLen?: number;
-  /** Request bodies above this get 413. Default 16 MiB. */
-  maxBodyBytes?: number;
-  /**
-   * Time every generation by this performance model (engine.ts: continuous batching, a maximum
-   * batch, a KV cache with queueing) instead of fixed delays. Excludes ttftMs, itlMs, jitterMs and
-   * tokensPerChunk > 1; the model's jitter is drawn from `seed`.
-   */
-  perf?: PerfModel;
-}
 
 /**
  * What the server did for one generation request. Every time is `performance.now()` in the
@@ -127,49 +79,6 @@ function jsonInner(s: string): string {
 
 function usageJson(prompt: number, completion: number): string {
   return `{"prompt_tokens":${prompt},"completion_tokens":${completion},"total_tokens":${prompt + completion}}`;
-}
-
-function resolveOptions(opts: SimOptions) {
-  const num = (name: string, v: number | undefined, dflt: number, min: number, integer: boolean): number => {
-    const x = v ?? dflt;
-    if (typeof x !== "number" || !Number.isFinite(x) || x < min || (integer && !Number.isInteger(x)))
-      throw new RangeError(`sim: ${name} must be ${integer ? "an integer" : "a number"} >= ${min}, got ${v}`);
-    return x;
-  };
-  return {
-    host: opts.host ?? "127.0.0.1",
-    port: num("port", opts.port, 0, 0, true),
-    ttftMs: num("ttftMs", opts.ttftMs, 0, 0, false),
-    itlMs: num("itlMs", opts.itlMs, 0, 0, false),
-    jitterMs: num("jitterMs", opts.jitterMs, 0, 0, false),
-    outputTokens:
-      opts.outputTokens === undefined ? undefined : num("outputTokens", opts.outputTokens, 1, 1, true),
-    tokensPerChunk: num("tokensPerChunk", opts.tokensPerChunk, 1, 1, true),
-    seed: num("seed", opts.seed, 0, Number.MIN_SAFE_INTEGER, true),
-    model: opts.model ?? "sim",
-    leadingEmptyChunk: opts.leadingEmptyChunk ?? false,
-    usageSkew: num("usageSkew", opts.usageSkew, 0, Number.MIN_SAFE_INTEGER, true),
-    errorEvery: opts.errorEvery === undefined ? 0 : num("errorEvery", opts.errorEvery, 0, 0, true),
-    recordGroundTruth: opts.recordGroundTruth ?? true,
-    writeEach: opts.writeEach ?? false,
-    groundTruthLimit: num("groundTruthLimit", opts.groundTruthLimit, 100_000, 0, true),
-    maxModelLen: num("maxModelLen", opts.maxModelLen, 131_072, 1, true),
-    maxBodyBytes: num("maxBodyBytes", opts.maxBodyBytes, 16 * 1024 * 1024, 1, true),
-    perf: perfOption(opts),
-  };
-}
-
-/** A performance model times every token itself: fixed delays and multi-token chunks contradict it. */
-function perfOption(opts: SimOptions): PerfModel | undefined {
-  if (opts.perf === undefined) return undefined;
-  for (const name of ["ttftMs", "itlMs", "jitterMs"] as const)
-    if ((opts[name] ?? 0) !== 0)
-      throw new RangeError(`sim: ${name} cannot be combined with perf (the model times tokens)`);
-  if ((opts.tokensPerChunk ?? 1) !== 1)
-    throw new RangeError(
-      "sim: tokensPerChunk cannot be combined with perf (each step writes one token per sequence)",
-    );
-  return opts.perf;
 }
 
 export async function startSimServer(opts: SimOptions = {}): Promise<SimServer> {
@@ -392,7 +301,7 @@ export async function startSimServer(opts: SimOptions = {}): Promise<SimServer> 
       running++;
       active.add(this);
       res.on("close", this.onClose);
-      if (engine) submit(this);
+      if (clock) clock.submit(this, this.plan.promptTokens, this.n);
       else this.pump();
     }
 
@@ -409,7 +318,7 @@ export async function startSimServer(opts: SimOptions = {}): Promise<SimServer> 
       this.timer = undefined;
       this.immediate = undefined;
       if (active.delete(this)) running--;
-      engine?.cancel(this);
+      clock?.cancel(this);
       if (aborted && !this.res.destroyed) this.res.destroy();
       if (!o.recordGroundTruth) return;
       const gt: GroundTruth = {
@@ -427,51 +336,8 @@ export async function startSimServer(opts: SimOptions = {}): Promise<SimServer> 
     }
   }
 
-  // The performance model's step loop: one step at a time while anything runs or waits; a
-  // request arriving mid-step joins the next one, as in a continuous-batching engine.
-  const engine = o.perf ? new PerfEngine<Generation>(o.perf, o.seed) : undefined;
-  let stepTimer: NodeJS.Timeout | undefined;
-  let stepImmediate: NodeJS.Immediate | undefined;
-  let stepDue = 0;
-  let stepping = false;
-  const startStep = (): void => {
-    const ms = engine!.beginStep();
-    if (ms === undefined) {
-      stepping = false;
-      return;
-    }
-    stepping = true;
-    stepDue = performance.now() + ms;
-    armStep();
-  };
-  const armStep = (): void => {
-    const left = stepDue - performance.now();
-    if (left >= 1) stepTimer = setTimeout(onStepDue, left);
-    else stepImmediate = setImmediate(onStepDue);
-  };
-  const onStepDue = (): void => {
-    stepTimer = undefined;
-    stepImmediate = undefined;
-    if (performance.now() < stepDue) {
-      armStep();
-      return;
-    }
-    const emitted = engine!.endStep();
-    // The next step starts once this one's tokens are written, as an engine's next step starts
-    // after the last one's sampling.
-    for (const e of emitted) e.key.emit(e.done);
-    startStep();
-  };
-  const submit = (g: Generation): void => {
-    engine!.enqueue(g, g.plan.promptTokens, g.n);
-    if (!stepping) startStep();
-  };
-  const stopSteps = (): void => {
-    if (stepTimer !== undefined) clearTimeout(stepTimer);
-    if (stepImmediate !== undefined) clearImmediate(stepImmediate);
-    stepTimer = undefined;
-    stepImmediate = undefined;
-  };
+  // With a performance model, every generation's tokens are timed by the engine's steps.
+  const clock = o.perf ? new EngineClock<Generation>(o.perf, o.seed) : undefined;
 
   const sendError = (res: ServerResponse, e: RequestError, id?: string): void => {
     const body = errorBody(e.status, e.message, e.param, e.code);
@@ -482,6 +348,27 @@ export async function startSimServer(opts: SimOptions = {}): Promise<SimServer> 
     if (id !== undefined) headers["x-request-id"] = id;
     res.writeHead(e.status, headers);
     res.end(body);
+  };
+
+  /** Answers a generation request with an error, and records it in the ground truth. */
+  const refuse = (
+    res: ServerResponse,
+    e: RequestError,
+    id: string,
+    receivedMs: number,
+    promptTokens: number,
+  ): void => {
+    sendError(res, e, id);
+    if (o.recordGroundTruth)
+      record({
+        id,
+        receivedMs,
+        tokenMs: [],
+        endMs: performance.now(),
+        promptTokens,
+        completionTokens: 0,
+        status: e.status,
+      });
   };
 
   const generate = (req: IncomingMessage, res: ServerResponse, raw: string, chat: boolean): void => {
@@ -501,37 +388,19 @@ export async function startSimServer(opts: SimOptions = {}): Promise<SimServer> 
       }
       plan = planOf(body, chat, o.model, o.maxModelLen);
     } catch (err) {
-      const e = err instanceof RequestError ? err : new RequestError(500, String(err), null, null);
-      sendError(res, e, id);
-      if (o.recordGroundTruth)
-        record({
-          id,
-          receivedMs,
-          tokenMs: [],
-          endMs: performance.now(),
-          promptTokens: 0,
-          completionTokens: 0,
-          status: e.status,
-        });
+      refuse(
+        res,
+        err instanceof RequestError ? err : new RequestError(500, String(err), null, null),
+        id,
+        receivedMs,
+        0,
+      );
       return;
     }
     const n = o.outputTokens ?? plan.maxTokens;
-    if (engine && !engine.fits(plan.promptTokens, n)) {
-      const e = bad(
-        "max_tokens",
-        `prompt (${plan.promptTokens}) plus output (${n}) tokens exceed the simulated KV cache (${engine.model.kvCacheTokens} tokens)`,
-      );
-      sendError(res, e, id);
-      if (o.recordGroundTruth)
-        record({
-          id,
-          receivedMs,
-          tokenMs: [],
-          endMs: performance.now(),
-          promptTokens: plan.promptTokens,
-          completionTokens: 0,
-          status: e.status,
-        });
+    if (clock && !clock.engine.fits(plan.promptTokens, n)) {
+      const why = `prompt (${plan.promptTokens}) plus output (${n}) tokens exceed the simulated KV cache (${clock.engine.model.kvCacheTokens} tokens)`;
+      refuse(res, bad("max_tokens", why), id, receivedMs, plan.promptTokens);
       return;
     }
     const created = Math.floor(Date.now() / 1000);
@@ -585,7 +454,7 @@ export async function startSimServer(opts: SimOptions = {}): Promise<SimServer> 
     "# HELP sim_ground_truth_dropped_total Ground-truth records dropped past the limit.\n" +
     "# TYPE sim_ground_truth_dropped_total counter\n" +
     `sim_ground_truth_dropped_total ${truthDropped}\n` +
-    (engine ? engineMetrics(engine) : "");
+    (clock ? clock.metrics() : "");
 
   const models = (): string =>
     JSON.stringify({
@@ -703,26 +572,11 @@ export async function startSimServer(opts: SimOptions = {}): Promise<SimServer> 
     close: () => {
       closing ??= new Promise<void>((resolve) => {
         for (const g of [...active]) g.end(performance.now(), true);
-        stopSteps();
+        clock?.stop();
         server.close(() => resolve());
         server.closeAllConnections();
       });
       return closing;
     },
   };
-}
-
-/** The performance model's scheduler state under the worker's mirrors of vLLM's gauges. */
-function engineMetrics(engine: PerfEngine<unknown>): string {
-  return (
-    "# HELP tokenforge:num_requests_running Requests holding a sequence in the running batch.\n" +
-    "# TYPE tokenforge:num_requests_running gauge\n" +
-    `tokenforge:num_requests_running ${engine.runningCount}\n` +
-    "# HELP tokenforge:num_requests_waiting Requests waiting for a sequence.\n" +
-    "# TYPE tokenforge:num_requests_waiting gauge\n" +
-    `tokenforge:num_requests_waiting ${engine.waitingCount}\n` +
-    "# HELP tokenforge:kv_cache_usage_perc Fraction of KV-cache cells in use (0..1), as vLLM's kv_cache_usage_perc.\n" +
-    "# TYPE tokenforge:kv_cache_usage_perc gauge\n" +
-    `tokenforge:kv_cache_usage_perc ${engine.kvUsedTokens / engine.model.kvCacheTokens}\n`
-  );
 }
