@@ -213,7 +213,13 @@ export function simFit(run: string, opts: FitCliOptions, out: Out): FitReport {
   }
   const outPath = opts.out ?? join(dirname(tracesPath), "sim-perf.json");
   const file = toPerfModelFile(report.model, {
-    source: { run: result?.id ?? tracesPath, runtime, model: result?.config?.model },
+    source: {
+      run: result?.id ?? tracesPath,
+      runtime,
+      model: result?.config?.model,
+      ...(result?.environment === undefined ? {} : { environment: result.environment }),
+      ...(health === undefined ? {} : { target: health }),
+    },
     fittedAt: new Date().toISOString(),
     fittedOn: report.fittedOn,
     decode: report.decode,
@@ -229,6 +235,7 @@ export function simFit(run: string, opts: FitCliOptions, out: Out): FitReport {
 
 interface RunFile {
   id?: string;
+  environment?: unknown;
   config?: { model?: string; workloads?: Array<{ name: string; concurrency?: number }> };
   targets?: Array<{ runtime: string; health?: unknown }>;
 }

@@ -3,7 +3,7 @@
  * KV-cache limits with queueing, cancellation, determinism for a seed, and the model file's
  * validation. Timings are checked exactly in virtual time (replay.ts), so they are hand-computed.
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -223,6 +223,13 @@ describe("the performance model file", () => {
     expect(() =>
       toPerfModel({ ...base, max_batch: 8, decode: { base_ms: 1, per_seq_ms: 0 }, max_batched_tokens: 4 }),
     ).toThrow(/max_batched_tokens: must be ≥ max_batch \(8\)/);
+  });
+
+  it("the models shipped in configs/sim load", () => {
+    const dir = join(import.meta.dirname, "..", "..", "configs", "sim");
+    const files = readdirSync(dir).filter((f) => /\.(json|ya?ml)$/.test(f));
+    expect(files.length).toBeGreaterThan(0);
+    for (const f of files) expect(loadPerfModel(join(dir, f)).maxBatch).toBeGreaterThan(0);
   });
 
   it("round-trips through its file form, from a YAML file or inline JSON", () => {
