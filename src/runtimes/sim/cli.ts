@@ -16,7 +16,7 @@ const USAGE = `Usage: sim [flags]
   --jitter-ms MS         uniform +- jitter on each delay, seeded (default 0)
   --output-tokens N      tokens per reply (default: the request's max_tokens, else 16)
   --tokens-per-chunk N   tokens per content chunk (default 1)
-  --seed N               jitter seed (default 0)
+  --seed N               seed of the jitter, fixed delays or --perf (default 0)
   --model ID             model id served (default sim)
   --leading-empty-chunk  send empty/role/reasoning-only chunks before the first token
   --usage-skew N         add N to the completion_tokens reported in usage (default 0)
