@@ -381,7 +381,7 @@ function renderCapacity(r: CapacityResult, model: string): string {
   for (const row of r.rows) {
     const l = row.latency;
     lines.push(
-      `${String(row.replicas).padStart(8)} ${f(l.ttftMs?.p50)}  ${f(l.ttftMs?.p99)}  ${f(l.tpotMs?.p50)}  ${f(l.e2eMs?.p99)}  ${f(l.outputTokensPerS)}  ${row.meanBatch.toFixed(1).padStart(10)}  ${String(row.maxWaiting).padStart(11)}  ${row.misses.join("; ") || "none"}`,
+      `${String(row.replicas).padStart(8)} ${f(l.ttftMs?.p50)}  ${f(l.ttftMs?.p99)}  ${f(l.tpotMs?.p50)}  ${f(l.e2eMs?.p99)}  ${f(l.outputTokenThroughput)}  ${row.meanBatch.toFixed(1).padStart(10)}  ${String(row.maxWaiting).padStart(11)}  ${row.misses.join("; ") || "none"}`,
     );
   }
   lines.push("");

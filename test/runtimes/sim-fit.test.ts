@@ -21,7 +21,7 @@ import {
   toPerfModel,
   toPerfModelFile,
 } from "../../src/runtimes/sim/perf-model.js";
-import { replay, type SimArrival, summarizeRequests } from "../../src/runtimes/sim/replay.js";
+import { replay, replayMetrics, replayTraces, type SimArrival } from "../../src/runtimes/sim/replay.js";
 import { type SimChild, startSimChild } from "../helpers/sim.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
@@ -38,27 +38,11 @@ const TRUE: PerfModel = {
 
 /** Traces as the harness would record them of a replay: sends at arrival, a chunk per token. */
 function tracesOf(model: PerfModel, workload: string, arrivals: SimArrival[], seed = 0): TraceLine[] {
-  const sim = replay(model, arrivals, { seed });
-  return sim.requests.map((r, i) => {
-    const a = arrivals[i]!;
-    const chunkMs = [a.atMs + r.ttftMs];
-    for (const g of r.itlMs) chunkMs.push(chunkMs[chunkMs.length - 1]! + g);
-    return {
-      workload,
-      runtime: "engine",
-      index: i,
-      warmup: false,
-      scheduledMs: a.atMs,
-      sendMs: a.atMs,
-      chunkMs,
-      endMs: chunkMs[chunkMs.length - 1]!,
-      status: 200,
-      outcome: "ok",
-      promptTokens: a.promptTokens,
-      maxTokens: a.outputTokens,
-      usage: { promptTokens: a.promptTokens, completionTokens: a.outputTokens },
-    };
-  });
+  return replayTraces(arrivals, replay(model, arrivals, { seed })).map((t) => ({
+    ...t,
+    workload,
+    runtime: "engine",
+  }));
 }
 
 /** Poisson-ish arrivals from a fixed list of gaps, prompts spread over 50..1500 tokens. */
@@ -223,13 +207,8 @@ describe("a fit of a real run against the sim server", () => {
       outDir: join(dir, "busy"),
     });
     const measured = result.results[0]!.metrics;
-    const predicted = summarizeRequests(
-      replay(toPerfModel(known), workloadArrivals(workload)).requests.map((r, i) => ({
-        ...r,
-        outputTokens: workloadArrivals(workload)[i]!.outputTokens,
-      })),
-      0,
-    );
+    const arrivals = workloadArrivals(workload);
+    const predicted = replayMetrics(arrivals, replay(toPerfModel(known), arrivals));
     // The server never writes early, and the client's round trip and the timers' lateness add a
     // little (5-10 % here, more for TTFT, which queueing amplifies).
     const near = (m: number | undefined, p: number | undefined, over: number) => {

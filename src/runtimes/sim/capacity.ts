@@ -4,12 +4,14 @@
  * makes for the seed, bench/plan.ts) are replayed through 1, 2, … replicas of a performance model
  * (replay.ts, round-robin as the gateway routes) until every target holds.
  */
+
+import type { WorkloadMetrics } from "../../bench/aggregate.js";
 import { loopMode, planLengths } from "../../bench/plan.js";
 import type { Summary } from "../../bench/stats.js";
 import type { Workload } from "../../bench/types.js";
 import { TokenForgeError } from "../../errors.js";
 import type { PerfModel } from "./perf-model.js";
-import { type LatencySummaries, replay, type SimArrival, summarizeRequests } from "./replay.js";
+import { replay, replayMetrics, type SimArrival } from "./replay.js";
 
 export const TARGET_METRICS = ["ttft", "tpot", "itl", "e2e"] as const;
 export const TARGET_STATS = ["mean", "p50", "p90", "p95", "p99"] as const;
@@ -23,7 +25,7 @@ export interface CapacityTarget {
 
 export interface CapacityRow {
   replicas: number;
-  latency: LatencySummaries;
+  latency: Pick<WorkloadMetrics, "ttftMs" | "tpotMs" | "itlMs" | "e2eMs" | "outputTokenThroughput">;
   /** The targets this replica count misses, as `ttft_p99_ms 812.4 > 500`. */
   misses: string[];
   meanBatch: number;
@@ -114,10 +116,10 @@ export function planCapacity(
   let answer: number | undefined;
   for (let n = 1; n <= maxReplicas; n++) {
     const sim = replay(model, arrivals, { replicas: n, seed: opts.seed ?? 0 });
-    const latency = summarizeRequests(
-      sim.requests.map((r, i) => ({ ...r, outputTokens: arrivals[i]!.outputTokens })),
-      sim.spanMs,
-    );
+    const m = replayMetrics(arrivals, sim);
+    const latency: CapacityRow["latency"] = {};
+    for (const key of ["ttftMs", "tpotMs", "itlMs", "e2eMs"] as const) if (m[key]) latency[key] = m[key];
+    if (m.outputTokenThroughput !== undefined) latency.outputTokenThroughput = m.outputTokenThroughput;
     const misses: string[] = [];
     for (const t of targets) {
       const v = statOf(latency[`${t.metric}Ms`], t.stat);

@@ -51,6 +51,9 @@ export class PerfEngine<K> {
   private readonly running: Seq<K>[] = [];
   private readonly byKey = new Map<K, Seq<K>>();
   private kvUsed = 0;
+  // Kept as counts because the replay reads them after every step.
+  private waitingN = 0;
+  private runningN = 0;
   private inStep = false;
   /** Steps run so far, and how many of them prefilled something. */
   steps = 0;
@@ -90,6 +93,7 @@ export class PerfEngine<K> {
       cancelled: false,
     };
     this.byKey.set(key, s);
+    this.waitingN++;
     this.waiting.push(s);
   }
 
@@ -102,21 +106,20 @@ export class PerfEngine<K> {
     const i = this.running.indexOf(s);
     if (i >= 0) {
       this.kvUsed -= s.promptTokens + s.outputTokens;
+      this.runningN--;
       // Mid-step the batch is left as it is: endStep skips cancelled sequences.
       if (!this.inStep) this.running.splice(i, 1);
-    }
+    } else this.waitingN--;
   }
 
+  /** Sequences queued, not admitted yet (cancelled ones not counted). */
   get waitingCount(): number {
-    let n = 0;
-    for (let i = this.head; i < this.waiting.length; i++) if (!this.waiting[i]!.cancelled) n++;
-    return n;
+    return this.waitingN;
   }
 
+  /** Sequences admitted and not finished (cancelled ones not counted). */
   get runningCount(): number {
-    let n = 0;
-    for (const s of this.running) if (!s.cancelled) n++;
-    return n;
+    return this.runningN;
   }
 
   /** KV-cache tokens reserved by the running batch. */
@@ -138,11 +141,9 @@ export class PerfEngine<K> {
     const m = this.model;
     let budget = m.maxBatchedTokens ?? Number.POSITIVE_INFINITY;
     let decoded = 0;
-    let inBatch = 0;
     // Decode first: one token per started sequence (validation keeps the budget ≥ max_batch).
     for (const s of this.running) {
       if (s.cancelled) continue;
-      inBatch++;
       s.take = s.started ? 0 : -1;
       if (s.started) decoded++;
     }
@@ -167,12 +168,13 @@ export class PerfEngine<K> {
         continue;
       }
       const need = s.promptTokens + s.outputTokens;
-      if (inBatch >= m.maxBatch || this.kvUsed + need > m.kvCacheTokens) break;
+      if (this.runningN >= m.maxBatch || this.kvUsed + need > m.kvCacheTokens) break;
       if (budget <= 0 && s.promptTokens > 0) break;
       this.head++;
       this.kvUsed += need;
       this.running.push(s);
-      inBatch++;
+      this.waitingN--;
+      this.runningN++;
       s.take = Math.min(s.prefillLeft, budget);
       budget -= s.take;
       prefillTokens += s.take;
@@ -225,6 +227,7 @@ export class PerfEngine<K> {
       if (done) {
         this.kvUsed -= s.promptTokens + s.outputTokens;
         this.byKey.delete(s.key);
+        this.runningN--;
       } else this.running[w++] = s;
     }
     this.running.length = w;

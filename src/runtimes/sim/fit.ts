@@ -20,9 +20,11 @@
  * send times (replay.ts), or as a closed loop of the same concurrency, and the simulated TTFT,
  * TPOT, E2E and throughput compared with the measured ones.
  */
+import { aggregate, type WorkloadMetrics } from "../../bench/aggregate.js";
+import { percentile } from "../../bench/stats.js";
 import type { RequestTrace } from "../../bench/types.js";
 import { type DecodeCurve, decodeStepMs, type PerfModel } from "./perf-model.js";
-import { type LatencySummaries, replay, type SimArrival, summarizeRequests } from "./replay.js";
+import { replay, replayMetrics, type SimArrival } from "./replay.js";
 
 /** A line of `requests.jsonl`: a trace with the workload and runtime it belongs to. */
 export type TraceLine = RequestTrace & { workload: string; runtime: string };
@@ -93,13 +95,13 @@ export class FitError extends Error {}
  * real server may merge tokens into one chunk (llama.cpp holds back partial UTF-8), so chunk gaps
  * differ where per-token time (TPOT) does not.
  */
-const FIGURES: Array<[string, (s: LatencySummaries) => number | undefined]> = [
+const FIGURES: Array<[string, (s: WorkloadMetrics) => number | undefined]> = [
   ["ttft_p50_ms", (s) => s.ttftMs?.p50],
   ["ttft_p90_ms", (s) => s.ttftMs?.p90],
   ["tpot_p50_ms", (s) => s.tpotMs?.p50],
   ["e2e_p50_ms", (s) => s.e2eMs?.p50],
   ["e2e_p90_ms", (s) => s.e2eMs?.p90],
-  ["output_tokens_per_s", (s) => s.outputTokensPerS],
+  ["output_tokens_per_s", (s) => s.outputTokenThroughput],
 ];
 
 export function fitPerfModel(lines: readonly TraceLine[], opts: FitOptions): FitReport {
@@ -262,7 +264,7 @@ function fitPrefill(
 interface Prepared {
   workload: string;
   arrivals: SimArrival[];
-  measured: LatencySummaries;
+  measured: WorkloadMetrics;
   closedLoop: number | undefined;
 }
 
@@ -282,26 +284,12 @@ function prepare(
       outputTokens: Math.max(1, Math.min(outputOf(t), kvCacheTokens - promptTokens)),
     };
   });
-  const requests = g.map((t, i) => {
-    const itl: number[] = [];
-    for (let k = 1; k < t.chunkMs.length; k++) itl.push(t.chunkMs[k]! - t.chunkMs[k - 1]!);
-    return {
-      ttftMs: t.chunkMs[0]! - t.sendMs,
-      e2eMs: (t.endMs ?? t.chunkMs[t.chunkMs.length - 1]!) - t.sendMs,
-      itlMs: itl,
-      outputTokens: arrivals[i]!.outputTokens,
-    };
-  });
-  const spanMs = g.reduce((m, t) => Math.max(m, t.endMs ?? t.chunkMs[t.chunkMs.length - 1]!), 0) - t0;
-  return { workload, arrivals, measured: summarizeRequests(requests, spanMs), closedLoop };
+  return { workload, arrivals, measured: aggregate(g, { slo: {} }), closedLoop };
 }
 
-function simulated(model: PerfModel, p: Prepared): LatencySummaries {
-  const sim = replay(model, p.arrivals, p.closedLoop === undefined ? {} : { closedLoop: p.closedLoop });
-  return summarizeRequests(
-    sim.requests.map((r, i) => ({ ...r, outputTokens: p.arrivals[i]!.outputTokens })),
-    sim.spanMs,
-  );
+function simulated(model: PerfModel, p: Prepared): WorkloadMetrics {
+  const opts = p.closedLoop === undefined ? {} : { closedLoop: p.closedLoop };
+  return replayMetrics(p.arrivals, replay(model, p.arrivals, opts));
 }
 
 /** Replays one workload's requests through the model and compares the figures. */
@@ -476,10 +464,7 @@ export function weightedLine(points: Array<{ x: number; y: number; w: number }>)
 }
 
 function median(v: number[]): number {
-  const s = [...v].sort((a, b) => a - b);
-  const n = s.length;
-  if (n === 0) return Number.NaN;
-  return n % 2 === 1 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
+  return percentile(Float64Array.from(v).sort(), 50) ?? Number.NaN;
 }
 
 function groupBy<T>(items: readonly T[], key: (t: T) => string): Map<string, T[]> {

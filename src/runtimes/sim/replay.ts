@@ -7,7 +7,8 @@
  * Requests are routed round-robin over replicas, as the gateway does over a deployment's ready
  * replicas; each replica schedules independently.
  */
-import { type Summary, summarize } from "../../bench/stats.js";
+import { aggregate, type WorkloadMetrics } from "../../bench/aggregate.js";
+import type { RequestTrace } from "../../bench/types.js";
 import { PerfEngine } from "./engine.js";
 import type { PerfModel } from "./perf-model.js";
 
@@ -28,8 +29,8 @@ export interface SimRequestResult {
 
 export interface ReplayResult {
   requests: SimRequestResult[];
-  /** Arrival of the first request to the last token of any, ms. */
-  spanMs: number;
+  /** When each request was sent: its arrival, or in a closed loop when a slot freed. */
+  sentMs: Float64Array;
   /** Mean sequences in a step's batch, over all replicas' steps. */
   meanBatch: number;
   /** Most sequences left waiting by a step's admission (queued behind the batch or the KV cache), on any replica. */
@@ -69,7 +70,6 @@ export function replay(
   let batchSum = 0;
   let steps = 0;
   let maxWaiting = 0;
-  let lastMs = Number.NEGATIVE_INFINITY;
   for (let r = 0; r < replicas; r++) {
     const mine: number[] = [];
     for (let k = r; k < order.length; k += replicas) mine.push(order[k]!);
@@ -106,59 +106,48 @@ export function replay(
         lastToken[e.key] = t;
         if (e.done) {
           res.e2eMs = t - atMs[e.key]!;
-          if (t > lastMs) lastMs = t;
           if (closed !== undefined && released < mine.length) released++;
         }
       }
     }
   }
-  const first = atMs.reduce((m, x) => Math.min(m, x), Number.POSITIVE_INFINITY);
   return {
     requests: results,
-    spanMs: order.length > 0 ? lastMs - first : 0,
+    sentMs: atMs,
     meanBatch: steps > 0 ? batchSum / steps : 0,
     maxWaiting,
     steps,
   };
 }
 
-/** Latency summaries of a set of request results, in the harness's definitions (docs/metrics.md). */
-export interface LatencySummaries {
-  ttftMs?: Summary;
-  /** (E2E − TTFT) / (tokens − 1), per request with two or more tokens. */
-  tpotMs?: Summary;
-  itlMs?: Summary;
-  e2eMs?: Summary;
-  /** Output tokens over the span from the first request's start to the last one's end. */
-  outputTokensPerS?: number;
+/**
+ * The replayed requests as the harness would have traced them (sent at arrival, a content chunk
+ * per token, usage as generated), so the harness's own aggregation (bench/aggregate.ts) gives
+ * their TTFT, TPOT, ITL, E2E and throughput by the definitions of docs/metrics.md.
+ */
+export function replayTraces(arrivals: readonly SimArrival[], r: ReplayResult): RequestTrace[] {
+  return r.requests.map((x, i) => {
+    const a = arrivals[i]!;
+    const sendMs = r.sentMs[i]!;
+    const chunkMs = [sendMs + x.ttftMs];
+    for (const gap of x.itlMs) chunkMs.push(chunkMs[chunkMs.length - 1]! + gap);
+    return {
+      index: i,
+      warmup: false,
+      scheduledMs: sendMs,
+      sendMs,
+      chunkMs,
+      endMs: sendMs + x.e2eMs,
+      status: 200,
+      outcome: "ok",
+      promptTokens: a.promptTokens,
+      maxTokens: a.outputTokens,
+      usage: { promptTokens: a.promptTokens, completionTokens: a.outputTokens },
+    };
+  });
 }
 
-export function summarizeRequests(
-  requests: ReadonlyArray<{ ttftMs: number; e2eMs: number; itlMs: ArrayLike<number>; outputTokens: number }>,
-  spanMs: number,
-): LatencySummaries {
-  const ttft: number[] = [];
-  const e2e: number[] = [];
-  const tpot: number[] = [];
-  const itl: number[] = [];
-  let tokens = 0;
-  for (const r of requests) {
-    if (!Number.isFinite(r.ttftMs) || !Number.isFinite(r.e2eMs)) continue;
-    ttft.push(r.ttftMs);
-    e2e.push(r.e2eMs);
-    tokens += r.outputTokens;
-    if (r.outputTokens > 1) tpot.push((r.e2eMs - r.ttftMs) / (r.outputTokens - 1));
-    for (let k = 0; k < r.itlMs.length; k++) itl.push(r.itlMs[k]!);
-  }
-  const out: LatencySummaries = {};
-  const put = (key: "ttftMs" | "tpotMs" | "itlMs" | "e2eMs", v: number[]) => {
-    const s = summarize(v);
-    if (s !== undefined) out[key] = s;
-  };
-  put("ttftMs", ttft);
-  put("tpotMs", tpot);
-  put("itlMs", itl);
-  put("e2eMs", e2e);
-  if (spanMs > 0 && tokens > 0) out.outputTokensPerS = (tokens * 1000) / spanMs;
-  return out;
+/** The figures of a replay, aggregated as the harness aggregates a run. */
+export function replayMetrics(arrivals: readonly SimArrival[], r: ReplayResult): WorkloadMetrics {
+  return aggregate(replayTraces(arrivals, r), { slo: {} });
 }

@@ -172,9 +172,8 @@ export async function startSimServer(opts: SimOptions = {}): Promise<SimServer> 
       this.finish = n >= plan.maxTokens ? "length" : "stop";
       this.tokenMs = o.recordGroundTruth && plan.stream ? [] : undefined;
       this.target = receivedMs;
-      if (o.perf) {
-        // The engine's steps time every token; no target of its own.
-      } else if (plan.stream) this.target += jittered(o.ttftMs);
+      // With a performance model the delays are all 0 and the engine's steps time the tokens.
+      if (plan.stream) this.target += jittered(o.ttftMs);
       else {
         // A whole reply waits as long as its stream would have taken.
         let total = jittered(o.ttftMs);
