@@ -18,7 +18,7 @@ import { TokenForgeError } from "../errors.js";
 import { writeReport } from "../report/write.js";
 import type { RuntimeRegistry } from "../runtimes/registry.js";
 import { startMetricsServer } from "../telemetry/metrics-server.js";
-import { port, positiveInt } from "./parse.js";
+import { port, positiveInt, seedArg } from "./parse.js";
 import { gatewayRequest, printRun, type RunView, serverOf } from "./remote.js";
 
 interface BenchFlags {
@@ -159,15 +159,6 @@ function reportBeside(outDir: string): string | undefined {
     process.stderr.write(`warning: could not write the HTML report: ${(err as Error).message}\n`);
     return undefined;
   }
-}
-
-function seedArg(value: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n))
-    throw new TokenForgeError("invalid_request", `--seed: expected a non-negative integer, got "${value}"`, {
-      field: "seed",
-    });
-  return n;
 }
 
 function checkUrl(value: string): string {

@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { type Command, InvalidArgumentError } from "commander";
+import type { Command } from "commander";
 import { loadConfig, workloadOf } from "../bench/config.js";
 import { readTraces } from "../bench/trace-io.js";
 import type { Workload } from "../bench/types.js";
@@ -20,7 +20,7 @@ import {
 import { runSim } from "../runtimes/sim/cli.js";
 import { FitError, type FitReport, fitPerfModel, type TraceLine } from "../runtimes/sim/fit.js";
 import { describePerfModel, loadPerfModel, toPerfModelFile } from "../runtimes/sim/perf-model.js";
-import { positiveInt } from "./parse.js";
+import { positiveInt, positiveNumber, seedArg } from "./parse.js";
 
 export function registerSimCommand(program: Command): void {
   const sim = program
@@ -80,7 +80,7 @@ export function registerSimCommand(program: Command): void {
     .option("--requests <n>", "requests to simulate (default: the config's, else 1000)", positiveInt)
     .option("--prompt-tokens <n>", "prompt tokens per request without --config (default 256)", positiveInt)
     .option("--output-tokens <n>", "output tokens per request without --config (default 128)", positiveInt)
-    .option("--seed <n>", "seed of the arrivals and lengths (default: the config's, else 0)", nonNegativeInt)
+    .option("--seed <n>", "seed of the arrivals and lengths (default: the config's, else 0)", seedArg)
     .option(
       "--slo <target>",
       "a latency target METRIC_STAT_ms=MS, repeatable (metric ttft|tpot|itl|e2e, stat mean|p50|p90|p95|p99)",
@@ -91,20 +91,6 @@ export function registerSimCommand(program: Command): void {
     .action((opts: CapacityCliOptions) => {
       simCapacity(opts, process.stdout);
     });
-}
-
-function positiveNumber(value: string): number {
-  const n = Number(value);
-  if (value.trim() === "" || !Number.isFinite(n) || n <= 0)
-    throw new InvalidArgumentError(`expected a number > 0, got "${value}"`);
-  return n;
-}
-
-function nonNegativeInt(value: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n > 0xffffffff)
-    throw new InvalidArgumentError(`expected an integer 0..4294967295, got "${value}"`);
-  return n;
 }
 
 interface Out {
