@@ -4,6 +4,7 @@
  */
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { type ArtifactConfig, artifactConfigFromEnv } from "./store/artifacts/config.js";
 
 export interface TokenForgeEnv {
   /** Where synthetic models are cached (content-addressed). */
@@ -16,6 +17,14 @@ export interface TokenForgeEnv {
   databaseUrl: string | undefined;
   /** PGlite data directory (TOKENFORGE_DATA_DIR, default `<TOKENFORGE_HOME>/data`). */
   dataDir: string;
+  /** The Python interpreter of the Transformers worker (TOKENFORGE_PYTHON, default python3). */
+  python: string;
+  /** The gateway the remote commands talk to by default (TOKENFORGE_SERVER), when set. */
+  server: string | undefined;
+  /** Where the gateway keeps artifacts (TOKENFORGE_S3_*, TOKENFORGE_ARTIFACTS_DIR); read when asked, as it may refuse. */
+  artifacts(): ArtifactConfig;
+  /** The value of a variable a config names by name (an API key's `api_key_env`), when set. */
+  secret(name: string): string | undefined;
 }
 
 export function readEnv(env: NodeJS.ProcessEnv = process.env): TokenForgeEnv {
@@ -34,5 +43,9 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): TokenForgeEnv {
     resultsDir: env.TOKENFORGE_RESULTS_DIR ?? "results",
     databaseUrl: env.DATABASE_URL === undefined || env.DATABASE_URL === "" ? undefined : env.DATABASE_URL,
     dataDir: env.TOKENFORGE_DATA_DIR || join(home, "data"),
+    python: env.TOKENFORGE_PYTHON || "python3",
+    server: env.TOKENFORGE_SERVER || undefined,
+    artifacts: () => artifactConfigFromEnv(env),
+    secret: (name) => env[name],
   };
 }

@@ -22,7 +22,7 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build \
  && npm prune --omit=dev --ignore-scripts --no-audit --no-fund \
- && chmod +x dist/cli/main.js
+ && chmod +x dist/cli/tokenforge.js
 
 # ---- runtime: Node, production node_modules and dist/, as a non-root user ----
 FROM ${NODE_IMAGE} AS runtime
@@ -32,7 +32,7 @@ ENV NODE_ENV=production \
 WORKDIR /app
 RUN mkdir -p /var/lib/tokenforge \
  && chown node:node /var/lib/tokenforge \
- && ln -s /app/dist/cli/main.js /usr/local/bin/tokenforge
+ && ln -s /app/dist/cli/tokenforge.js /usr/local/bin/tokenforge
 COPY --from=builder --chown=node:node /src/package.json ./package.json
 COPY --from=builder --chown=node:node /src/node_modules ./node_modules
 COPY --from=builder --chown=node:node /src/dist ./dist
@@ -41,4 +41,4 @@ VOLUME ["/var/lib/tokenforge"]
 EXPOSE 8080
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:8080/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-CMD ["node", "dist/cli/main.js", "serve", "--host", "0.0.0.0", "--port", "8080"]
+CMD ["node", "dist/cli/tokenforge.js", "serve", "--host", "0.0.0.0", "--port", "8080"]

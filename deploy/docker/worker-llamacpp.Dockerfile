@@ -20,7 +20,7 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build \
  && npm prune --omit=dev --ignore-scripts --no-audit --no-fund \
- && chmod +x dist/cli/main.js
+ && chmod +x dist/cli/tokenforge.js
 
 # ---- runtime ----
 FROM ${NODE_IMAGE} AS runtime
@@ -30,7 +30,7 @@ ENV NODE_ENV=production \
 WORKDIR /app
 RUN mkdir -p /var/cache/tokenforge/models \
  && chown -R node:node /var/cache/tokenforge \
- && ln -s /app/dist/cli/main.js /usr/local/bin/tokenforge
+ && ln -s /app/dist/cli/tokenforge.js /usr/local/bin/tokenforge
 COPY --from=builder --chown=node:node /src/package.json ./package.json
 COPY --from=builder --chown=node:node /src/node_modules ./node_modules
 COPY --from=builder --chown=node:node /src/dist ./dist
@@ -39,4 +39,4 @@ VOLUME ["/var/cache/tokenforge"]
 EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:8000/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-CMD ["node", "dist/cli/main.js", "worker", "--model", "synthetic:tiny", "--host", "0.0.0.0", "--port", "8000"]
+CMD ["node", "dist/cli/tokenforge.js", "worker", "--model", "synthetic:tiny", "--host", "0.0.0.0", "--port", "8000"]

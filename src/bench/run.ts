@@ -10,15 +10,12 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { countTokens } from "gpt-tokenizer/encoding/cl100k_base";
-import { request } from "undici";
-import { TokenForgeError } from "../errors.js";
-import { apiKeyHeaders } from "../runtimes/openai/index.js";
 import type { RuntimeRegistry } from "../runtimes/registry.js";
-import { Aggregator, type WorkloadMetrics } from "./aggregate.js";
+import { Aggregator } from "./aggregate.js";
 import type { Target } from "./client.js";
 import { type Environment, environment } from "./environment.js";
 import type { BenchMetrics } from "./live-metrics.js";
-import { type LocalTarget, startLocalTarget } from "./local-target.js";
+import type { WorkloadMetrics } from "./metric-types.js";
 import { buildPlan, type DatasetPrompts, loadDataset } from "./plan.js";
 import { type Calibration, calibrateWithCounter, serverCounter, uncalibrated } from "./prompts.js";
 import { type Progress, type RunSummary, runPlan } from "./runner.js";
@@ -36,6 +33,7 @@ import {
   synchronousStage,
   throughputStage,
 } from "./sweep.js";
+import { RunTargets, type TargetInfo } from "./targets.js";
 import { readTraces, TraceWriter } from "./trace-io.js";
 import type { BenchConfig, Workload } from "./types.js";
 import { toVllmBenchServe } from "./vllm-view.js";
@@ -47,13 +45,6 @@ export type BenchEvent =
   | { kind: "start"; workload: string; runtime: string; planned: number }
   | { kind: "progress"; workload: string; runtime: string; progress: Progress }
   | { kind: "result"; workload: string; runtime: string; metrics: WorkloadMetrics };
-
-export interface TargetInfo {
-  runtime: string;
-  url: string;
-  mode: "attached" | "local";
-  health?: unknown;
-}
 
 export interface WorkloadResult {
   workload: string;
@@ -99,6 +90,8 @@ export interface BenchRunOptions {
   metrics?: BenchMetrics;
   /** Sampling of each target's `/metrics` during a workload (default every 1000 ms); false: off. */
   serverMetrics?: { intervalMs?: number } | false;
+  /** The value of an environment variable a target's `api_key_env` names (default: none is set). */
+  secrets?: (name: string) => string | undefined;
 }
 
 /** Runs the config; the returned result is also written to `outDir/result.json`. */
@@ -107,8 +100,6 @@ export async function runBenchmark(opts: BenchRunOptions): Promise<BenchResult> 
   const emit = opts.onEvent ?? (() => {});
   const startedAt = new Date();
   const warnings: string[] = [];
-  const started: LocalTarget[] = [];
-  const targets: TargetInfo[] = [];
   const results: WorkloadResult[] = [];
   const sweeps: SweepSummary[] = [];
   const vllmFiles: string[] = [];
@@ -117,44 +108,19 @@ export async function runBenchmark(opts: BenchRunOptions): Promise<BenchResult> 
   let writer: TraceWriter | undefined;
   let interrupted = false;
   let calibration: Calibration = uncalibrated();
-  /** Headers per runtime (API keys of attached targets); kept out of the result. */
-  const auth = new Map<string, Record<string, string>>();
+  const run = new RunTargets({
+    config,
+    runtimes: opts.runtimes,
+    workerArgs: opts.workerArgs ?? [],
+    secrets: opts.secrets ?? (() => undefined),
+    log: (message) => emit({ kind: "log", message }),
+    ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+  });
+  const targets = run.list;
+  const auth = run.auth;
 
   try {
-    // Every runtime needs a target or a way to start one here, checked before anything starts.
-    const known = opts.runtimes.names();
-    for (const name of config.runtimes) {
-      if (config.targets[name] === undefined && !known.includes(name)) {
-        throw new TokenForgeError(
-          "invalid_request",
-          `runtime "${name}" has no target and cannot be started here: set targets.${name} to the URL of a running server` +
-            ` (runtimes TokenForge starts itself: ${known.join(", ") || "none"})`,
-          { field: `targets.${name}` },
-        );
-      }
-      const keyEnv = config.targetAuth?.[name]?.apiKeyEnv;
-      if (keyEnv !== undefined)
-        auth.set(name, apiKeyHeaders(keyEnv, process.env, `targets.${name}.api_key_env`));
-    }
-    // Attach to or start every target before anything is timed; an unreachable one fails the run.
-    for (const name of config.runtimes) {
-      const url = config.targets[name];
-      if (url !== undefined) {
-        const health = await probe(url, name, auth.get(name));
-        targets.push({ runtime: name, url, mode: "attached", health });
-        continue;
-      }
-      const runtime = opts.runtimes.get(name);
-      emit({ kind: "log", message: `starting a local ${name} worker for ${config.model}` });
-      const local = await startLocalTarget(runtime, config.model, {
-        extraArgs: opts.workerArgs ?? [],
-        onLog: (line) => emit({ kind: "log", message: `[${name}] ${line}` }),
-      });
-      started.push(local);
-      const health = await probe(local.url, name);
-      targets.push({ runtime: name, url: local.url, mode: "local", health });
-      emit({ kind: "log", message: `${name} worker ready at ${local.url}` });
-    }
+    await run.open();
 
     // Nothing is written before every target answered.
     mkdirSync(join(opts.outDir, "vllm"), { recursive: true });
@@ -211,7 +177,7 @@ export async function runBenchmark(opts: BenchRunOptions): Promise<BenchResult> 
     }
   } finally {
     await writer?.close();
-    for (const s of started) await s.stop();
+    await run.close();
   }
 
   const result: BenchResult = {
@@ -248,7 +214,7 @@ export async function runBenchmark(opts: BenchRunOptions): Promise<BenchResult> 
     const plan = buildPlan(workload, config.model, calibration, dataset);
     emit({ kind: "start", workload: workload.name, runtime, planned: plan.count });
     const from = await out.offset();
-    const sampler = await serverSampler(target);
+    const sampler = await serverSampler(target, runtime);
     let serverMetrics: ServerMetricsSummary | undefined;
     const run = await runPlan({
       target,
@@ -310,16 +276,21 @@ export async function runBenchmark(opts: BenchRunOptions): Promise<BenchResult> 
   }
 
   /** A sampler of the target's `/metrics` when it serves known series (probed once per URL). */
-  async function serverSampler(target: Target) {
+  async function serverSampler(target: Target, runtime: string) {
     if (opts.serverMetrics === false) return undefined;
+    const catalogue = opts.runtimes.metricSeries(runtime);
     try {
       let ok = hasServerMetrics.get(target.baseUrl);
       if (ok === undefined) {
-        ok = await probeServerMetrics(target.baseUrl, target.headers ? { headers: target.headers } : {});
+        ok = await probeServerMetrics(target.baseUrl, {
+          catalogue,
+          ...(target.headers ? { headers: target.headers } : {}),
+        });
         hasServerMetrics.set(target.baseUrl, ok);
       }
       if (!ok) return undefined;
       return startServerMetricsSampler(target.baseUrl, {
+        catalogue,
         ...(opts.serverMetrics?.intervalMs === undefined
           ? {}
           : { intervalMs: opts.serverMetrics.intervalMs }),
@@ -329,41 +300,6 @@ export async function runBenchmark(opts: BenchRunOptions): Promise<BenchResult> 
       return undefined;
     }
   }
-}
-
-/** GET /health (or /v1/models when there is none); anything but an answer is a clear error. */
-async function probe(url: string, runtime: string, headers?: Record<string, string>): Promise<unknown> {
-  const base = url.replace(/\/+$/, "");
-  let lastError = "";
-  for (const path of ["/health", "/v1/models"]) {
-    try {
-      const res = await request(`${base}${path}`, {
-        headersTimeout: 5000,
-        bodyTimeout: 5000,
-        ...(headers === undefined ? {} : { headers }),
-      });
-      const text = await res.body.text();
-      if (res.statusCode === 200) {
-        try {
-          return JSON.parse(text);
-        } catch {
-          return text.slice(0, 500);
-        }
-      }
-      lastError = `${path} answered ${res.statusCode}`;
-      if (res.statusCode === 503) break;
-    } catch (err) {
-      lastError = (err as Error).message || String(err);
-      break;
-    }
-  }
-  throw new TokenForgeError(
-    "not_ready",
-    `target for runtime ${runtime} at ${url} is not reachable or not ready: ${lastError}`,
-    {
-      field: `targets.${runtime}`,
-    },
-  );
 }
 
 /**

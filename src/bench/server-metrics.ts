@@ -1,145 +1,32 @@
 /**
  * The server's own view of a run: samples a target's `GET /metrics` (Prometheus text) every
- * `intervalMs` and keeps a small time series of selected series — vLLM's scheduler gauges, KV
- * cache usage, prefix-cache counters and prefill/decode time histograms (current names, the older
- * `gpu_` names, or TokenForge's `tokenforge:` mirrors) — summarized when the run ends.
+ * `intervalMs` and keeps a small time series of selected quantities — scheduler gauges, KV cache
+ * usage, prefix-cache counters and prefill/decode time histograms — summarized when the run ends.
+ * Which series carry each quantity, under which names, is each runtime's own declaration
+ * (`RuntimeDefinition.metrics`), handed in as a catalogue.
  *
  * Sampling is best-effort: a failed scrape is counted, never thrown.
  */
 import { request } from "undici";
+import type { SeriesCatalogue } from "../runtimes/registry.js";
+import type { ServerQuantity } from "../spec/runtime.js";
+import { parsePrometheusText } from "./prom-text.js";
 
-/** One sample line of the exposition format. */
-export interface PromSample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
+/** How each quantity is read: a gauge or a counter, and how label sets combine. */
+const QUANTITIES: Readonly<Record<ServerQuantity, { kind: "gauge" | "counter"; combine: "sum" | "mean" }>> = {
+  running: { kind: "gauge", combine: "sum" },
+  waiting: { kind: "gauge", combine: "sum" },
+  kvCacheUsage: { kind: "gauge", combine: "mean" },
+  prefixCacheHits: { kind: "counter", combine: "sum" },
+  prefixCacheQueries: { kind: "counter", combine: "sum" },
+  prefillTimeSum: { kind: "counter", combine: "sum" },
+  prefillTimeCount: { kind: "counter", combine: "sum" },
+  decodeTimeSum: { kind: "counter", combine: "sum" },
+  decodeTimeCount: { kind: "counter", combine: "sum" },
+};
 
-function parseValue(s: string): number {
-  switch (s) {
-    case "+Inf":
-    case "Inf":
-      return Number.POSITIVE_INFINITY;
-    case "-Inf":
-      return Number.NEGATIVE_INFINITY;
-    case "NaN":
-      return Number.NaN;
-    default:
-      return s === "" ? Number.NaN : Number(s);
-  }
-}
-
-/**
- * A tolerant parser of the Prometheus text format: `name{label="v",...} value [timestamp]` lines;
- * comments, blank lines and lines it cannot read are skipped.
- */
-export function parsePrometheusText(text: string): PromSample[] {
-  const out: PromSample[] = [];
-  for (const rawLine of text.split("\n")) {
-    const line = rawLine.trim();
-    if (line === "" || line.startsWith("#")) continue;
-    let i = 0;
-    while (i < line.length && line[i] !== "{" && line[i] !== " " && line[i] !== "\t") i++;
-    const name = line.slice(0, i);
-    if (name === "") continue;
-    const labels: Record<string, string> = {};
-    if (line[i] === "{") {
-      i++;
-      let ok = false;
-      while (i < line.length) {
-        while (line[i] === " " || line[i] === ",") i++;
-        if (line[i] === "}") {
-          i++;
-          ok = true;
-          break;
-        }
-        const eq = line.indexOf("=", i);
-        if (eq < 0 || line[eq + 1] !== '"') break;
-        const key = line.slice(i, eq).trim();
-        let j = eq + 2;
-        let value = "";
-        while (j < line.length && line[j] !== '"') {
-          if (line[j] === "\\" && j + 1 < line.length) {
-            const c = line[j + 1];
-            value += c === "n" ? "\n" : c;
-            j += 2;
-          } else value += line[j++];
-        }
-        if (j >= line.length) break;
-        labels[key] = value;
-        i = j + 1;
-      }
-      if (!ok) continue;
-    }
-    const value = parseValue(line.slice(i).trim().split(/\s+/)[0] ?? "");
-    if (Number.isNaN(value) && !/^\s*NaN/.test(line.slice(i))) continue;
-    out.push({ name, labels, value });
-  }
-  return out;
-}
-
-/** The series sampled, each with its candidate names (current vLLM, older vLLM, TokenForge). */
-export const SERVER_SERIES = {
-  running: {
-    kind: "gauge",
-    combine: "sum",
-    names: ["vllm:num_requests_running", "tokenforge:num_requests_running"],
-  },
-  waiting: {
-    kind: "gauge",
-    combine: "sum",
-    names: ["vllm:num_requests_waiting", "tokenforge:num_requests_waiting"],
-  },
-  kvCacheUsage: {
-    kind: "gauge",
-    combine: "mean",
-    names: ["vllm:kv_cache_usage_perc", "vllm:gpu_cache_usage_perc", "tokenforge:kv_cache_usage_perc"],
-  },
-  prefixCacheHits: {
-    kind: "counter",
-    combine: "sum",
-    names: [
-      "vllm:prefix_cache_hits_total",
-      "vllm:gpu_prefix_cache_hits_total",
-      "tokenforge:prefix_cache_hits_total",
-    ],
-  },
-  prefixCacheQueries: {
-    kind: "counter",
-    combine: "sum",
-    names: [
-      "vllm:prefix_cache_queries_total",
-      "vllm:gpu_prefix_cache_queries_total",
-      "tokenforge:prefix_cache_queries_total",
-    ],
-  },
-  prefillTimeSum: {
-    kind: "counter",
-    combine: "sum",
-    names: ["vllm:request_prefill_time_seconds_sum", "tokenforge:request_prefill_time_seconds_sum"],
-  },
-  prefillTimeCount: {
-    kind: "counter",
-    combine: "sum",
-    names: ["vllm:request_prefill_time_seconds_count", "tokenforge:request_prefill_time_seconds_count"],
-  },
-  decodeTimeSum: {
-    kind: "counter",
-    combine: "sum",
-    names: ["vllm:request_decode_time_seconds_sum", "tokenforge:request_decode_time_seconds_sum"],
-  },
-  decodeTimeCount: {
-    kind: "counter",
-    combine: "sum",
-    names: ["vllm:request_decode_time_seconds_count", "tokenforge:request_decode_time_seconds_count"],
-  },
-} as const satisfies Record<
-  string,
-  { kind: "gauge" | "counter"; combine: "sum" | "mean"; names: readonly string[] }
->;
-
-export type ServerSeriesKey = keyof typeof SERVER_SERIES;
-const KEYS = Object.keys(SERVER_SERIES) as ServerSeriesKey[];
+export type ServerSeriesKey = ServerQuantity;
+const KEYS = Object.keys(QUANTITIES) as ServerSeriesKey[];
 
 /** One scrape: each series' value (summed or averaged over label sets) and the name it was found under. */
 export interface ServerScrape {
@@ -147,8 +34,8 @@ export interface ServerScrape {
   found: Partial<Record<ServerSeriesKey, string>>;
 }
 
-/** Picks the selected series out of an exposition; the first candidate name present wins. */
-export function extractServerSeries(text: string): ServerScrape {
+/** Picks the catalogue's series out of an exposition; the first candidate name present wins. */
+export function extractServerSeries(text: string, catalogue: SeriesCatalogue): ServerScrape {
   const byName = new Map<string, number[]>();
   for (const s of parsePrometheusText(text)) {
     const list = byName.get(s.name);
@@ -157,12 +44,11 @@ export function extractServerSeries(text: string): ServerScrape {
   }
   const scrape: ServerScrape = { values: {}, found: {} };
   for (const key of KEYS) {
-    const spec = SERVER_SERIES[key];
-    for (const name of spec.names) {
+    for (const { name } of catalogue.series[key] ?? []) {
       const vs = byName.get(name);
       if (!vs || vs.length === 0) continue;
       const sum = vs.reduce((a, b) => a + b, 0);
-      scrape.values[key] = spec.combine === "mean" ? sum / vs.length : sum;
+      scrape.values[key] = QUANTITIES[key].combine === "mean" ? sum / vs.length : sum;
       scrape.found[key] = name;
       break;
     }
@@ -193,8 +79,8 @@ export interface ServerMetricsSummary {
   durationMs: number;
   /** Which metric names were found, per series. */
   found: Partial<Record<ServerSeriesKey, string>>;
-  /** "vllm" (current names), "vllm-legacy" (older `gpu_` names), "tokenforge", or "mixed". */
-  generation?: "vllm" | "vllm-legacy" | "tokenforge" | "mixed";
+  /** The generation of the names found, as the runtimes declare them (e.g. "vllm", "vllm-legacy", "tokenforge"), or "mixed". */
+  generation?: string;
   series: Partial<Record<ServerSeriesKey, SeriesStats>>;
   /** Prefix-cache hits over queries during the run (counter deltas); absent with no queries. */
   prefixCacheHitRate?: number;
@@ -209,6 +95,8 @@ export interface ServerMetricsSampler {
 }
 
 export interface SamplerOptions {
+  /** The series to look for. */
+  catalogue: SeriesCatalogue;
   /** Default 1000. */
   intervalMs?: number;
   /** Per-scrape timeout; default min(intervalMs, 2000), at least 200. */
@@ -216,50 +104,50 @@ export interface SamplerOptions {
   headers?: Record<string, string>;
 }
 
-function metricsUrl(url: string): string {
-  return `${url.replace(/\/+$/, "")}/metrics`;
-}
-
 async function scrape(
   url: string,
+  catalogue: SeriesCatalogue,
   timeoutMs: number,
   headers?: Record<string, string>,
 ): Promise<ServerScrape> {
-  const res = await request(metricsUrl(url), {
+  const res = await request(`${url.replace(/\/+$/, "")}${catalogue.path}`, {
     headersTimeout: timeoutMs,
     bodyTimeout: timeoutMs,
     ...(headers === undefined ? {} : { headers }),
   });
   const text = await res.body.text();
-  if (res.statusCode !== 200) throw new Error(`/metrics answered ${res.statusCode}`);
-  return extractServerSeries(text);
+  if (res.statusCode !== 200) throw new Error(`${catalogue.path} answered ${res.statusCode}`);
+  return extractServerSeries(text, catalogue);
 }
 
 /** True when `url` answers `GET /metrics` with at least one of the sampled series. Never rejects. */
 export async function probeServerMetrics(
   url: string,
-  options: { timeoutMs?: number; headers?: Record<string, string> } = {},
+  options: { catalogue: SeriesCatalogue; timeoutMs?: number; headers?: Record<string, string> },
 ): Promise<boolean> {
   try {
-    const s = await scrape(url, options.timeoutMs ?? 2000, options.headers);
+    const s = await scrape(url, options.catalogue, options.timeoutMs ?? 2000, options.headers);
     return Object.keys(s.found).length > 0;
   } catch {
     return false;
   }
 }
 
-function generationOf(found: Partial<Record<ServerSeriesKey, string>>): ServerMetricsSummary["generation"] {
+function generationOf(
+  found: Partial<Record<ServerSeriesKey, string>>,
+  catalogue: SeriesCatalogue,
+): string | undefined {
+  const generation = new Map<string, string>();
+  for (const list of Object.values(catalogue.series))
+    for (const s of list) generation.set(s.name, s.generation);
   const gens = new Set<string>();
   for (const name of Object.values(found)) {
-    if (name === undefined) continue;
-    if (name.startsWith("tokenforge:")) gens.add("tokenforge");
-    else if (name.startsWith("vllm:gpu_")) gens.add("vllm-legacy");
-    else gens.add("vllm");
+    const g = name === undefined ? undefined : generation.get(name);
+    if (g !== undefined) gens.add(g);
   }
-  // running/waiting kept their names across generations: one older name marks the older one.
-  if (gens.has("vllm-legacy")) gens.delete("vllm");
+  for (const [older, newer] of Object.entries(catalogue.supersedes)) if (gens.has(older)) gens.delete(newer);
   if (gens.size === 0) return undefined;
-  if (gens.size === 1) return [...gens][0] as ServerMetricsSummary["generation"];
+  if (gens.size === 1) return [...gens][0];
   return "mixed";
 }
 
@@ -267,6 +155,7 @@ function generationOf(found: Partial<Record<ServerSeriesKey, string>>): ServerMe
 export function summarizeScrapes(
   scrapes: readonly ServerScrape[],
   meta: { url: string; intervalMs: number; failures: number; durationMs: number },
+  catalogue: SeriesCatalogue,
 ): ServerMetricsSummary {
   const found: Partial<Record<ServerSeriesKey, string>> = {};
   const series: Partial<Record<ServerSeriesKey, SeriesStats>> = {};
@@ -280,7 +169,7 @@ export function summarizeScrapes(
       }
     }
     if (vs.length === 0) continue;
-    const kind = SERVER_SERIES[key].kind;
+    const kind = QUANTITIES[key].kind;
     const stats: SeriesStats = {
       kind,
       name: found[key] ?? "",
@@ -306,7 +195,7 @@ export function summarizeScrapes(
     found,
     series,
   };
-  const gen = generationOf(found);
+  const gen = generationOf(found, catalogue);
   if (gen !== undefined) summary.generation = gen;
   const ratio = (num: ServerSeriesKey, den: ServerSeriesKey): number | undefined => {
     const n = series[num]?.delta;
@@ -326,7 +215,8 @@ export function summarizeScrapes(
  * Scrapes `url`/metrics now and then every `intervalMs` (never two at once) until `stop()`, which
  * takes a last scrape so counter deltas cover the whole run.
  */
-export function startServerMetricsSampler(url: string, options: SamplerOptions = {}): ServerMetricsSampler {
+export function startServerMetricsSampler(url: string, options: SamplerOptions): ServerMetricsSampler {
+  const { catalogue } = options;
   const intervalMs = Math.max(10, options.intervalMs ?? 1000);
   const timeoutMs = options.timeoutMs ?? Math.max(200, Math.min(intervalMs, 2000));
   const started = performance.now();
@@ -337,7 +227,7 @@ export function startServerMetricsSampler(url: string, options: SamplerOptions =
   let inFlight: Promise<void> = Promise.resolve();
 
   const tick = (): void => {
-    inFlight = scrape(url, timeoutMs, options.headers).then(
+    inFlight = scrape(url, catalogue, timeoutMs, options.headers).then(
       (s) => {
         scrapes.push(s);
       },
@@ -361,16 +251,15 @@ export function startServerMetricsSampler(url: string, options: SamplerOptions =
         if (timer !== undefined) clearTimeout(timer);
         await inFlight;
         try {
-          scrapes.push(await scrape(url, timeoutMs, options.headers));
+          scrapes.push(await scrape(url, catalogue, timeoutMs, options.headers));
         } catch {
           failures++;
         }
-        return summarizeScrapes(scrapes, {
-          url,
-          intervalMs,
-          failures,
-          durationMs: Math.round(performance.now() - started),
-        });
+        return summarizeScrapes(
+          scrapes,
+          { url, intervalMs, failures, durationMs: Math.round(performance.now() - started) },
+          catalogue,
+        );
       })();
       return summary;
     },

@@ -19,7 +19,7 @@ import { writeReport } from "../report/write.js";
 import type { RuntimeRegistry } from "../runtimes/registry.js";
 import { startMetricsServer } from "../telemetry/metrics-server.js";
 import { port, positiveInt, seedArg } from "./parse.js";
-import { gatewayRequest, printRun, type RunView, serverOf } from "./remote.js";
+import { gatewayRequest, gatewayUrl, printRun, type RunView } from "./remote.js";
 
 interface BenchFlags {
   out?: string;
@@ -62,7 +62,7 @@ export function registerBenchCommand(program: Command, env: TokenForgeEnv, runti
     .option("--quiet", "no live progress", false)
     .action(async (configPath: string | undefined, flags: BenchFlags) => {
       if (flags.server !== undefined) {
-        await benchOnServer(configPath, flags);
+        await benchOnServer(configPath, flags, env);
         return;
       }
       let config: BenchConfig;
@@ -109,6 +109,7 @@ export function registerBenchCommand(program: Command, env: TokenForgeEnv, runti
           workerArgs: flags.parallel === undefined ? [] : ["--parallel", String(flags.parallel)],
           vllmDetailed: flags.vllmDetailed,
           ...(metrics === undefined ? {} : { metrics }),
+          secrets: env.secret,
         });
         show.end();
         const report = reportBeside(outDir);
@@ -229,13 +230,17 @@ function progressPrinter(quiet: boolean): Printer {
 }
 
 /** `bench --server`: the config is checked here, run by the gateway, followed until it ends. */
-async function benchOnServer(configPath: string | undefined, flags: BenchFlags): Promise<void> {
+async function benchOnServer(
+  configPath: string | undefined,
+  flags: BenchFlags,
+  env: TokenForgeEnv,
+): Promise<void> {
   if (configPath === undefined) {
     throw new TokenForgeError("invalid_request", "bench --server needs a config file", { field: "config" });
   }
   loadConfig(configPath);
   const raw = parseYaml(readFileSync(configPath, "utf8")) as unknown;
-  const server = serverOf(flags.server);
+  const server = gatewayUrl(flags.server, env.server);
   const started = await gatewayRequest<{ id: string }>(server, "POST", "/benchmarks/run", raw);
   process.stderr.write(`run ${started.id} started on ${server}\n`);
   for (;;) {

@@ -1,7 +1,7 @@
-#!/usr/bin/env node
 /**
  * The composition root of the CLI: reads the environment once, builds the registries and hands
- * them to each command. One file per command beside this one.
+ * them to each command. One file per command beside this one; `tokenforge.ts` is the executable
+ * that runs it. Importing this module runs nothing.
  */
 import { fileURLToPath } from "node:url";
 import { Command, CommanderError } from "commander";
@@ -24,14 +24,19 @@ import { registerServeCommand } from "./serve.js";
 import { registerSimCommand } from "./sim.js";
 import { registerWorkerCommand } from "./worker.js";
 
+/** The executable beside this module (tokenforge.ts from source, tokenforge.js built). */
+const ENTRY = fileURLToPath(
+  new URL(`./tokenforge${import.meta.url.endsWith(".ts") ? ".ts" : ".js"}`, import.meta.url),
+);
+
 export function buildProgram(): Command {
   const env = readEnv();
-  // Worker processes started by TokenForge run this same entry point with the same Node.
-  const self = { command: process.execPath, args: [...process.execArgv, fileURLToPath(import.meta.url)] };
+  // Worker processes started by TokenForge run this same executable with the same Node.
+  const self = { command: process.execPath, args: [...process.execArgv, ENTRY] };
   const runtimes = new RuntimeRegistry([
     llamaCppRuntime(self),
     simRuntime(self),
-    transformersRuntime(),
+    transformersRuntime({ python: env.python }),
     openaiRuntime(),
     vllmRuntime(),
   ]);
@@ -47,13 +52,14 @@ export function buildProgram(): Command {
   registerReportCommand(program);
   registerSimCommand(program);
   registerServeCommand(program, env, runtimes);
-  registerRemoteCommands(program);
+  registerRemoteCommands(program, env);
   return program;
 }
 
-async function main(): Promise<void> {
+/** Runs the CLI on `argv`; the exit status goes to `process.exitCode`. */
+export async function runCli(argv: readonly string[]): Promise<void> {
   try {
-    await buildProgram().parseAsync(process.argv);
+    await buildProgram().parseAsync([...argv]);
   } catch (err) {
     if (err instanceof CommanderError) {
       process.exitCode = err.exitCode;
@@ -68,5 +74,3 @@ async function main(): Promise<void> {
     process.exitCode = isTokenForgeError(err) && err.status < 500 ? 2 : 1;
   }
 }
-
-await main();

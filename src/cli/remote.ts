@@ -8,13 +8,15 @@
 import type { Command } from "commander";
 import { request } from "undici";
 import { renderTable } from "../bench/table.js";
+import type { TokenForgeEnv } from "../config.js";
 import { TokenForgeError } from "../errors.js";
 import { oneOf, positiveInt } from "./parse.js";
 
 export const DEFAULT_SERVER = "http://127.0.0.1:8080";
 
-export function serverOf(flag: string | undefined): string {
-  return (flag ?? process.env.TOKENFORGE_SERVER ?? DEFAULT_SERVER).replace(/\/+$/, "");
+/** The gateway's URL: the flag, else $TOKENFORGE_SERVER (`fallback`), else the default. */
+export function gatewayUrl(flag: string | undefined, fallback: string | undefined): string {
+  return (flag ?? fallback ?? DEFAULT_SERVER).replace(/\/+$/, "");
 }
 
 /** One JSON request to the gateway; its `{error}` answers become coded errors (exit 2 for 4xx). */
@@ -79,7 +81,8 @@ function table(rows: string[][]): string {
     .join("\n");
 }
 
-export function registerRemoteCommands(program: Command): void {
+export function registerRemoteCommands(program: Command, env: Pick<TokenForgeEnv, "server">): void {
+  const serverOf = (flag: string | undefined) => gatewayUrl(flag, env.server);
   program
     .command("deploy")
     .description("deploy a model on a runtime through the gateway")

@@ -11,7 +11,7 @@ import { LocalBackend } from "../control/local/index.js";
 import { buildGateway } from "../gateway/app.js";
 import { Deployments } from "../gateway/deployments.js";
 import type { RuntimeRegistry } from "../runtimes/registry.js";
-import { artifactConfigFromEnv, openArtifactStore, startRetryLoop } from "../store/artifacts/index.js";
+import { openArtifactStore, startRetryLoop } from "../store/artifacts/index.js";
 import { openStore } from "../store/db/open.js";
 import { VERSION } from "../version.js";
 import { port } from "./parse.js";
@@ -45,7 +45,7 @@ export function registerServeCommand(program: Command, env: TokenForgeEnv, runti
         dataDir: flags.dataDir ?? env.dataDir,
       });
       // An upload that failed stays spooled locally; when a retry lands it, the index says so.
-      const artifacts = openArtifactStore(artifactConfigFromEnv(process.env), {
+      const artifacts = openArtifactStore(env.artifacts(), {
         onUploaded: (a) => store.putArtifact({ ...a, uploaded: true }),
       });
       await artifacts.retryPending();
@@ -55,6 +55,7 @@ export function registerServeCommand(program: Command, env: TokenForgeEnv, runti
         flags.kubernetes === undefined
           ? undefined
           : new KubernetesBackend({
+              runtimes,
               version: VERSION,
               ...(typeof flags.kubernetes === "string" ? { namespace: flags.kubernetes } : {}),
             });

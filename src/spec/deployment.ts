@@ -3,6 +3,7 @@
  * quant, replicas, resources) into running workers and reports their state; `local` runs worker
  * processes on this machine, `kubernetes` creates a Deployment and a Service per deployment.
  */
+import type { SettingWarning } from "./runtime.js";
 
 export type DeploymentTarget = "local" | "kubernetes";
 
@@ -41,6 +42,16 @@ export interface DeploymentEvent {
   replica?: number;
 }
 
+/** Why a replica failed for good. */
+export interface ReplicaFailure {
+  /**
+   * `not-started`: its command could not be run (not installed); `load-failed`: the worker said
+   * so on `/health`; `not-ready-in-time`; `exited`: it exited (or crashed) until restarts ran out.
+   */
+  kind: "not-started" | "load-failed" | "not-ready-in-time" | "exited";
+  message: string;
+}
+
 export interface ReplicaStatus {
   index: number;
   state: DeploymentState;
@@ -48,6 +59,7 @@ export interface ReplicaStatus {
   endpoint?: string;
   restarts: number;
   pid?: number;
+  failure?: ReplicaFailure;
 }
 
 export interface DeploymentStatus {
@@ -58,6 +70,8 @@ export interface DeploymentStatus {
   endpoints: string[];
   events: DeploymentEvent[];
   lastError?: string;
+  /** Settings of the spec the runtime or the backend could not honour as asked. */
+  warnings?: SettingWarning[];
 }
 
 export interface DeploymentBackend {

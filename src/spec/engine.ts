@@ -54,6 +54,12 @@ export interface EngineStats {
   waiting: number;
   /** Fraction of KV-cache cells in use, 0..1. */
   kvCacheUsage: number;
+  /**
+   * Decode steps since the engine loaded, by how many sequences each one processed together:
+   * `{1: 120, 8: 95}` is 120 steps of one sequence and 95 of eight. Absent where the engine does
+   * not record its batches.
+   */
+  decodeSteps?: Record<number, number>;
 }
 
 /** Static description of a loaded engine, shown by /health and stored with runs. */

@@ -3,6 +3,7 @@
  * (for its exit codes), result files through the command in-process against simulated servers,
  * and one default run on the real llama.cpp worker.
  */
+
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -12,13 +13,14 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest
 import { type BenchResult, RESULT_SCHEMA } from "../../src/bench/run.js";
 import type { RequestTrace } from "../../src/bench/types.js";
 import { registerBenchCommand } from "../../src/cli/bench.js";
+import { readEnv } from "../../src/config.js";
 import { llamaCppRuntime } from "../../src/runtimes/llamacpp/index.js";
 import { RuntimeRegistry } from "../../src/runtimes/registry.js";
 import { type SimChild, startSimChild } from "../helpers/sim.js";
 import { TEST_CACHE_DIR } from "../helpers/worker.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
-const CLI = join(ROOT, "src", "cli", "main.ts");
+const CLI = join(ROOT, "src", "cli", "tokenforge.ts");
 
 const dir = mkdtempSync(join(tmpdir(), "tokenforge-bench-cli-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -32,7 +34,7 @@ function file(name: string, text: string): string {
   return path;
 }
 
-/** Runs the real CLI entry (`node --import tsx src/cli/main.ts ...`) as a child process. */
+/** Runs the real CLI entry (`node --import tsx src/cli/tokenforge.ts ...`) as a child process. */
 function cli(
   args: string[],
   env: Record<string, string> = {},
@@ -65,6 +67,7 @@ async function benchInProcess(
   registerBenchCommand(
     program,
     {
+      ...readEnv({}),
       modelCacheDir: TEST_CACHE_DIR,
       threads: undefined,
       resultsDir: join(dir, "results"),

@@ -8,14 +8,22 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ConfigError, configFromObject } from "../../src/bench/config.js";
+import { apiKeyHeaders } from "../../src/bench/auth.js";
+import { configFromObject } from "../../src/bench/config.js";
+import { ConfigError } from "../../src/bench/config-text.js";
 import { runBenchmark } from "../../src/bench/run.js";
 import { TokenForgeError } from "../../src/errors.js";
-import { apiKeyHeaders, openaiRuntime } from "../../src/runtimes/openai/index.js";
+import { openaiRuntime } from "../../src/runtimes/openai/index.js";
 import { RuntimeRegistry } from "../../src/runtimes/registry.js";
 import { type SimChild, startSimChild } from "../helpers/sim.js";
 import { type AuthProxy, startAuthProxy } from "./auth-proxy.js";
 import { defineConformance, metricValue } from "./suite.js";
+
+/** A variable lookup over a fixed set, as `readEnv().secret` is over the environment. */
+const vars =
+  (set: Record<string, string>) =>
+  (name: string): string | undefined =>
+    set[name];
 
 const KEY_ENV = "TF_CONFORMANCE_API_KEY";
 const KEY = "sk-conformance-0123456789";
@@ -31,7 +39,7 @@ defineConformance("openai (sim behind an API key)", async () => {
   return {
     url: proxy.url,
     model: "hosted-model",
-    headers: apiKeyHeaders(KEY_ENV, { [KEY_ENV]: KEY }),
+    headers: apiKeyHeaders(KEY_ENV, vars({ [KEY_ENV]: KEY })),
     close: async () => {
       await proxy.close();
       await sim.stop();
@@ -57,7 +65,6 @@ describe("openai runtime", () => {
     await proxy?.close();
     await sim?.stop();
     rmSync(dir, { recursive: true, force: true });
-    delete process.env[KEY_ENV];
   });
 
   it("the gated server refuses a request without the key (or with a wrong one) with a 401", async () => {
@@ -72,16 +79,18 @@ describe("openai runtime", () => {
     const wrong = await fetch(`${proxy.url}/health`, { headers: { authorization: "Bearer nope" } });
     expect(wrong.status).toBe(401);
     await wrong.body?.cancel();
-    const right = await fetch(`${proxy.url}/health`, { headers: apiKeyHeaders(KEY_ENV, { [KEY_ENV]: KEY }) });
+    const right = await fetch(`${proxy.url}/health`, {
+      headers: apiKeyHeaders(KEY_ENV, vars({ [KEY_ENV]: KEY })),
+    });
     expect(right.status).toBe(200);
     await right.body?.cancel();
   });
 
   it("apiKeyHeaders: a bearer header, nothing when no variable is named, an error naming a missing one", () => {
-    expect(apiKeyHeaders(KEY_ENV, { [KEY_ENV]: KEY })).toEqual({ authorization: `Bearer ${KEY}` });
-    expect(apiKeyHeaders(undefined, {})).toEqual({});
-    expect(() => apiKeyHeaders("NO_SUCH_KEY_VAR", {})).toThrow(/NO_SUCH_KEY_VAR/);
-    expect(() => apiKeyHeaders("EMPTY_KEY_VAR", { EMPTY_KEY_VAR: " " })).toThrow(/EMPTY_KEY_VAR/);
+    expect(apiKeyHeaders(KEY_ENV, vars({ [KEY_ENV]: KEY }))).toEqual({ authorization: `Bearer ${KEY}` });
+    expect(apiKeyHeaders(undefined, vars({}))).toEqual({});
+    expect(() => apiKeyHeaders("NO_SUCH_KEY_VAR", vars({}))).toThrow(/NO_SUCH_KEY_VAR/);
+    expect(() => apiKeyHeaders("EMPTY_KEY_VAR", vars({ EMPTY_KEY_VAR: " " }))).toThrow(/EMPTY_KEY_VAR/);
   });
 
   it("cannot deploy: localProcess points at targets", () => {
@@ -158,13 +167,13 @@ describe("openai runtime", () => {
       });
 
     it("sends it on the probe, /tokenize and every request, and never stores it", async () => {
-      process.env[KEY_ENV] = KEY;
       const refusedBefore = proxy.refused;
       const out = join(dir, "ok");
       const result = await runBenchmark({
         config: config(),
         runtimes: new RuntimeRegistry([openaiRuntime()]),
         outDir: out,
+        secrets: vars({ [KEY_ENV]: KEY }),
       });
       expect(proxy.refused).toBe(refusedBefore);
       expect(result.targets[0]).toMatchObject({ runtime: "openai", mode: "attached" });
@@ -176,13 +185,13 @@ describe("openai runtime", () => {
     });
 
     it("fails before sending anything when the variable is not set", async () => {
-      delete process.env[KEY_ENV];
       const requestsBefore = await sim.requests();
       await expect(
         runBenchmark({
           config: config(),
           runtimes: new RuntimeRegistry([openaiRuntime()]),
           outDir: join(dir, "no"),
+          secrets: vars({}),
         }),
       ).rejects.toThrow(new RegExp(`${KEY_ENV}.*targets\\.openai\\.api_key_env`));
       expect(await sim.requests()).toBe(requestsBefore);

@@ -202,7 +202,7 @@ describe("Dockerfiles", () => {
     expect(of(r, "EXPOSE").map((e) => e.args)).toEqual(["8080"]);
     expect(JSON.parse(of(r, "CMD")[0]?.args ?? "null")).toEqual([
       "node",
-      "dist/cli/main.js",
+      "dist/cli/tokenforge.js",
       "serve",
       "--host",
       "0.0.0.0",
@@ -215,7 +215,7 @@ describe("Dockerfiles", () => {
     const r = stage(parsed.worker, "runtime");
     expect(of(r, "EXPOSE").map((e) => e.args)).toEqual(["8000"]);
     const cmd = JSON.parse(of(r, "CMD")[0]?.args ?? "[]") as string[];
-    expect(cmd.slice(0, 3)).toEqual(["node", "dist/cli/main.js", "worker"]);
+    expect(cmd.slice(0, 3)).toEqual(["node", "dist/cli/tokenforge.js", "worker"]);
     expect(cmd.join(" ")).toContain("--host 0.0.0.0 --port 8000");
     expect(of(r, "VOLUME")[0]?.args).toContain("/var/cache/tokenforge");
     expect(

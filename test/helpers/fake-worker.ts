@@ -5,6 +5,7 @@
  * it starts appends its pid to a file, so a test can check that none is left.
  */
 import { readFileSync } from "node:fs";
+import { WORKER_HEALTH } from "../../src/runtimes/worker-protocol.js";
 import type { RuntimeDefinition } from "../../src/spec/runtime.js";
 
 export interface FakeWorkerBehaviour {
@@ -68,6 +69,7 @@ export function fakeRuntime(options: {
 }): FakeRuntime {
   let starts = 0;
   return {
+    specificationVersion: "v1",
     name: options.name ?? "fake",
     description: "stand-in worker for tests (answers /health only)",
     starts: () => starts,
@@ -80,6 +82,8 @@ export function fakeRuntime(options: {
         env: { FAKE_WORKER: JSON.stringify(b), FAKE_WORKER_PID_FILE: options.pidFile },
       };
     },
+    ownedFlags: ["--host", "--port"],
+    health: WORKER_HEALTH,
   };
 }
 

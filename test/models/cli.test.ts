@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { Command } from "commander";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { registerModelsCommand } from "../../src/cli/models.js";
+import { readEnv } from "../../src/config.js";
 import { findPreset } from "../../src/models/presets.js";
 import { estimateFileSize } from "../../src/models/synthesize.js";
 import { withTempDir } from "./helpers.js";
@@ -14,6 +15,7 @@ async function run(
 ): Promise<{ stdout: string; stderr: string; exitCode: unknown }> {
   const program = new Command("tokenforge").exitOverride();
   registerModelsCommand(program, {
+    ...readEnv({}),
     modelCacheDir: cacheDir,
     threads: undefined,
     resultsDir: "results",

@@ -9,16 +9,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { workloadOf } from "../../src/bench/config.js";
+import { parsePrometheusText } from "../../src/bench/prom-text.js";
 import { runBenchmark } from "../../src/bench/run.js";
 import {
   extractServerSeries,
-  parsePrometheusText,
   startServerMetricsSampler,
   summarizeScrapes,
 } from "../../src/bench/server-metrics.js";
 import { isTokenForgeError, type TokenForgeError } from "../../src/errors.js";
 import { RuntimeRegistry } from "../../src/runtimes/registry.js";
-import { VLLM_IMAGE, vllmArgs, vllmQuantFlags, vllmRuntime } from "../../src/runtimes/vllm/index.js";
+import { VLLM_IMAGE, vllmArgs, vllmQuantFlags } from "../../src/runtimes/vllm/args.js";
+import { vllmRuntime } from "../../src/runtimes/vllm/index.js";
 import { startVllmStandIn, type VllmStandIn } from "../helpers/vllm-standin.js";
 
 const MODEL = "facebook/opt-125m";
@@ -205,6 +206,9 @@ vllm:gpu_prefix_cache_hits_total{model_name="${MODEL}"} 32.0
 `;
 
 describe("server metrics", () => {
+  /** vLLM's own series, as its runtime declares them. */
+  const catalogue = new RuntimeRegistry([vllmRuntime()]).metricSeries();
+
   it("parses the exposition format tolerantly", () => {
     const s = parsePrometheusText(
       'a{x="q\\"uote",y="b\\\\s"} 1.5 1712345678\nb +Inf\nc{} NaN\n  \n# comment\nbroken{x="1" 3\nd 4e+02\n',
@@ -217,7 +221,7 @@ describe("server metrics", () => {
   });
 
   it("reads current vLLM names, summing gauges over engines and averaging KV usage", () => {
-    const scrape = extractServerSeries(CURRENT);
+    const scrape = extractServerSeries(CURRENT, catalogue);
     expect(scrape.values).toMatchObject({
       running: 5,
       waiting: 7,
@@ -233,7 +237,7 @@ describe("server metrics", () => {
   });
 
   it("reads the older names and says which generation it found", () => {
-    const first = extractServerSeries(LEGACY);
+    const first = extractServerSeries(LEGACY, catalogue);
     expect(first.values).toMatchObject({
       kvCacheUsage: 0.125,
       running: 1,
@@ -246,13 +250,13 @@ describe("server metrics", () => {
         'queries_total{model_name="facebook/opt-125m"} 64.0',
         'queries_total{model_name="x"} 164.0',
       ).replace('hits_total{model_name="facebook/opt-125m"} 32.0', 'hits_total{model_name="x"} 107.0'),
+      catalogue,
     );
-    const summary = summarizeScrapes([first, later], {
-      url: "u",
-      intervalMs: 1000,
-      failures: 0,
-      durationMs: 1,
-    });
+    const summary = summarizeScrapes(
+      [first, later],
+      { url: "u", intervalMs: 1000, failures: 0, durationMs: 1 },
+      catalogue,
+    );
     expect(summary.generation).toBe("vllm-legacy");
     expect(summary.prefixCacheHitRate).toBeCloseTo(0.75);
     expect(summary.series.prefixCacheHits).toMatchObject({
@@ -263,12 +267,11 @@ describe("server metrics", () => {
     });
     expect(summary.series.kvCacheUsage).toMatchObject({ kind: "gauge", min: 0.125, max: 0.125 });
     expect(
-      summarizeScrapes([extractServerSeries(CURRENT)], {
-        url: "u",
-        intervalMs: 1,
-        failures: 0,
-        durationMs: 1,
-      }).generation,
+      summarizeScrapes(
+        [extractServerSeries(CURRENT, catalogue)],
+        { url: "u", intervalMs: 1, failures: 0, durationMs: 1 },
+        catalogue,
+      ).generation,
     ).toBe("vllm");
   });
 
@@ -281,7 +284,7 @@ describe("server metrics", () => {
       maxNumSeqs: 2,
     });
     try {
-      const sampler = startServerMetricsSampler(standIn.url, { intervalMs: 20 });
+      const sampler = startServerMetricsSampler(standIn.url, { catalogue, intervalMs: 20 });
       const prompt = "shared words ".repeat(20);
       const send = () =>
         fetch(`${standIn.url}/v1/completions`, {

@@ -13,7 +13,9 @@ import {
   type V1Service,
 } from "@kubernetes/client-node";
 import { TokenForgeError } from "../../errors.js";
+import type { RuntimeRegistry } from "../../runtimes/registry.js";
 import type { DeploymentBackend, DeploymentSpec, DeploymentStatus } from "../../spec/deployment.js";
+import type { SettingWarning } from "../../spec/runtime.js";
 import { type ContainerOptions, containerPlan } from "./containers.js";
 import { deploymentManifest, type ManifestOptions, serviceManifest, serviceUrl } from "./manifests.js";
 import {
@@ -28,6 +30,8 @@ import {
 import { deploymentStatus } from "./status.js";
 
 export interface KubernetesBackendOptions extends Omit<ManifestOptions, "namespace">, ContainerOptions {
+  /** Where each runtime's container comes from. */
+  runtimes: RuntimeRegistry;
   /** Default: loaded the way kubectl does (KUBECONFIG, ~/.kube/config, or in-cluster). */
   kubeConfig?: KubeConfig;
   /** Default: the kubeconfig context's namespace, else "default". */
@@ -56,6 +60,8 @@ export class KubernetesBackend implements DeploymentBackend {
   private readonly manifestOptions: ManifestOptions;
   private readonly cacheMs: number;
   private readonly cache = new Map<string, { at: number; status: DeploymentStatus | undefined }>();
+  /** What each deployment created here could not honour (kept for this backend's lifetime). */
+  private readonly warnings = new Map<string, SettingWarning[]>();
 
   constructor(private readonly options: KubernetesBackendOptions) {
     const kc = options.kubeConfig ?? defaultKubeConfig();
@@ -72,7 +78,7 @@ export class KubernetesBackend implements DeploymentBackend {
 
   async create(spec: DeploymentSpec): Promise<DeploymentStatus> {
     // Everything that can be wrong with the spec is found before the first API call.
-    const plan = containerPlan(spec, this.options);
+    const plan = containerPlan(spec, this.options.runtimes, this.options);
     const deployment = deploymentManifest(spec, plan, this.manifestOptions);
     const service = serviceManifest(spec, this.manifestOptions);
     const name = objectName(spec.id);
@@ -98,10 +104,12 @@ export class KubernetesBackend implements DeploymentBackend {
     this.cache.delete(spec.id);
     const status = deploymentStatus(spec.id, created, [], this.urlIf(createdService, spec.id));
     if (plan.warnings.length > 0) {
+      this.warnings.set(spec.id, plan.warnings);
+      status.warnings = plan.warnings;
       status.events.push({
         at: status.events[0]?.at ?? new Date().toISOString(),
         kind: "created",
-        message: `warnings: ${plan.warnings.join("; ")}`,
+        message: `warnings: ${plan.warnings.map((w) => w.message).join("; ")}`,
       });
     }
     return status;
@@ -111,6 +119,8 @@ export class KubernetesBackend implements DeploymentBackend {
     const hit = this.cache.get(id);
     if (hit && performance.now() - hit.at < this.cacheMs) return structuredClone(hit.status);
     const status = await this.read(id);
+    const warnings = this.warnings.get(id);
+    if (status && warnings) status.warnings = warnings;
     if (this.cacheMs > 0) this.cache.set(id, { at: performance.now(), status });
     return structuredClone(status);
   }
@@ -193,6 +203,7 @@ export class KubernetesBackend implements DeploymentBackend {
     );
     // A get() that raced this delete may have cached the objects just removed.
     this.cache.delete(id);
+    this.warnings.delete(id);
     if (!removedService && !removedDeployment) throw notFound(id);
   }
 

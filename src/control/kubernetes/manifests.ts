@@ -6,7 +6,7 @@
 import type { V1Container, V1Deployment, V1Probe, V1Service, V1Volume } from "@kubernetes/client-node";
 import { TokenForgeError } from "../../errors.js";
 import type { DeploymentSpec } from "../../spec/deployment.js";
-import { type ContainerPlan, HEALTH_PATH, WORKER_PORT } from "./containers.js";
+import { type ContainerPlan, WORKER_PORT } from "./containers.js";
 import {
   ANNOTATION,
   isDns1123Label,
@@ -106,9 +106,14 @@ function metadata(spec: DeploymentSpec, options: ManifestOptions) {
   };
 }
 
-function healthProbe(periodSeconds: number, failureThreshold: number, timeoutSeconds: number): V1Probe {
+function healthProbe(
+  path: string,
+  periodSeconds: number,
+  failureThreshold: number,
+  timeoutSeconds: number,
+): V1Probe {
   return {
-    httpGet: { path: HEALTH_PATH, port: "http" },
+    httpGet: { path, port: "http" },
     periodSeconds,
     failureThreshold,
     timeoutSeconds,
@@ -131,10 +136,15 @@ function container(spec: DeploymentSpec, plan: ContainerPlan, options: ManifestO
     env: [{ name: "TOKENFORGE_DEPLOYMENT_ID", value: spec.id }, ...plan.env],
     // Requests equal to limits: the pod's share is what a benchmark measured, not what was spare.
     ...(Object.keys(fixed).length > 0 ? { resources: { requests: fixed, limits: { ...fixed } } } : {}),
-    startupProbe: healthProbe(STARTUP_PERIOD_SECONDS, Math.ceil(budget / STARTUP_PERIOD_SECONDS), 5),
-    readinessProbe: healthProbe(5, 3, 5),
+    startupProbe: healthProbe(
+      plan.healthPath,
+      STARTUP_PERIOD_SECONDS,
+      Math.ceil(budget / STARTUP_PERIOD_SECONDS),
+      5,
+    ),
+    readinessProbe: healthProbe(plan.healthPath, 5, 3, 5),
     // Generous: a saturated engine answers /health late, and a restart costs a model load.
-    livenessProbe: healthProbe(15, 4, 10),
+    livenessProbe: healthProbe(plan.healthPath, 15, 4, 10),
     volumeMounts: [
       { name: "dshm", mountPath: "/dev/shm" },
       { name: "model-cache", mountPath: plan.cachePath },
@@ -185,7 +195,7 @@ export function deploymentManifest(
             ...meta.annotations,
             "prometheus.io/scrape": "true",
             "prometheus.io/port": String(WORKER_PORT),
-            "prometheus.io/path": "/metrics",
+            "prometheus.io/path": plan.metricsPath,
           },
         },
         spec: {

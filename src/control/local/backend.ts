@@ -12,7 +12,7 @@ import type {
   DeploymentSpec,
   DeploymentStatus,
 } from "../../spec/deployment.js";
-import type { RuntimeDefinition } from "../../spec/runtime.js";
+import type { RuntimeDefinition, SettingWarning } from "../../spec/runtime.js";
 import { LocalDeployment } from "./deployment.js";
 import type { SupervisorSettings } from "./replica.js";
 import { DEFAULT_RESTART_POLICY, type RestartPolicy } from "./restart-policy.js";
@@ -32,6 +32,8 @@ export interface LocalBackendOptions {
   env?: Record<string, string>;
   /** Called with every event as it is recorded; must not throw (errors are ignored). */
   onEvent?: (deploymentId: string, event: DeploymentEvent) => void;
+  /** Called with every line a worker writes to stderr; must not throw (errors are ignored). */
+  onOutput?: (deploymentId: string, replica: number, line: string) => void;
 }
 
 export class LocalBackend implements DeploymentBackend {
@@ -53,11 +55,17 @@ export class LocalBackend implements DeploymentBackend {
 
   async create(spec: DeploymentSpec): Promise<DeploymentStatus> {
     if (this.closed) throw new TokenForgeError("not_ready", "the local deployment backend has been closed");
-    const runtime = this.validate(spec);
+    const { runtime, warnings } = this.validate(spec);
     const copy = structuredClone(spec);
-    const deployment = new LocalDeployment(copy, runtime, this.settings, this.options.onEvent);
+    const deployment = new LocalDeployment(
+      copy,
+      runtime,
+      this.settings,
+      this.options.onEvent,
+      this.options.onOutput,
+    );
     this.deployments.set(spec.id, deployment);
-    deployment.start(notes(copy));
+    deployment.start([...resourceWarnings(copy), ...warnings]);
     return deployment.status();
   }
 
@@ -94,9 +102,10 @@ export class LocalBackend implements DeploymentBackend {
   }
 
   /** Every problem with the spec at once, as one invalid_request naming the first field. */
-  private validate(spec: DeploymentSpec): RuntimeDefinition {
+  private validate(spec: DeploymentSpec): { runtime: RuntimeDefinition; warnings: SettingWarning[] } {
     const problems: { field: string; message: string }[] = [];
     let runtime: RuntimeDefinition | undefined;
+    let warnings: SettingWarning[] = [];
     if (typeof spec.id !== "string" || spec.id.trim() === "") {
       problems.push({ field: "id", message: "id must be a non-empty string" });
     } else if (this.deployments.has(spec.id)) {
@@ -120,12 +129,14 @@ export class LocalBackend implements DeploymentBackend {
     if (runtime) {
       // The launch spec is pure: building it once here refuses bad engine arguments before anything starts.
       try {
-        runtime.localProcess({
+        const launch = runtime.localProcess({
           model: spec.model,
+          quant: spec.quant,
           port: 0,
           host: this.settings.host,
           extraArgs: spec.engineArgs,
         });
+        warnings = launch.warnings ?? [];
       } catch (err) {
         const field = isTokenForgeError(err) && err.field ? err.field : "engineArgs";
         problems.push({ field, message: (err as Error).message });
@@ -137,19 +148,19 @@ export class LocalBackend implements DeploymentBackend {
         field: first.field,
       });
     }
-    return runtime!;
+    return { runtime: runtime!, warnings };
   }
 }
 
 /** What the local backend cannot honour, said in the "created" event rather than dropped silently. */
-function notes(spec: DeploymentSpec): string[] {
-  const out: string[] = [];
+function resourceWarnings(spec: DeploymentSpec): SettingWarning[] {
   const { gpus, cpu, memory } = spec.resources;
-  if (gpus !== undefined || cpu !== undefined || memory !== undefined) {
-    out.push("resources are not reserved or limited by the local backend");
-  }
-  if (spec.quant !== undefined) {
-    out.push(`quant "${spec.quant}" is not passed to the worker: give it in the model reference`);
-  }
-  return out;
+  if (gpus === undefined && cpu === undefined && memory === undefined) return [];
+  return [
+    {
+      kind: "unsupported-setting",
+      field: "resources",
+      message: "resources are not reserved or limited by the local backend",
+    },
+  ];
 }

@@ -13,17 +13,19 @@ import type {
   DeploymentState,
   DeploymentStatus,
 } from "../../spec/deployment.js";
-import type { RuntimeDefinition } from "../../spec/runtime.js";
+import type { RuntimeDefinition, SettingWarning } from "../../spec/runtime.js";
 import { EventLog } from "./event-log.js";
 import { ReplicaSupervisor, type SupervisorSettings } from "./replica.js";
 
 export type EventListener = (deploymentId: string, event: DeploymentEvent) => void;
+export type OutputListener = (deploymentId: string, replica: number, line: string) => void;
 
 export class LocalDeployment {
   private readonly events = new EventLog();
   private readonly abort = new AbortController();
   private readonly replicas: ReplicaSupervisor[];
   private lastError: string | undefined;
+  private warnings: SettingWarning[] = [];
   private wasReady = false;
   private stopped = false;
   /** Set once stopping has begun: the deployment is on its way out. */
@@ -34,6 +36,7 @@ export class LocalDeployment {
     runtime: RuntimeDefinition,
     settings: SupervisorSettings,
     private readonly onEvent: EventListener | undefined,
+    onOutput?: OutputListener,
   ) {
     const hooks = {
       record: (kind: DeploymentEvent["kind"], message: string, replica: number) =>
@@ -42,17 +45,19 @@ export class LocalDeployment {
         this.lastError = message;
       },
       changed: () => this.changed(),
+      output: (line: string, replica: number) => onOutput?.(spec.id, replica, line),
     };
-    const launch = { model: spec.model, engineArgs: spec.engineArgs };
+    const launch = { model: spec.model, quant: spec.quant, engineArgs: spec.engineArgs };
     this.replicas = Array.from(
       { length: spec.replicas },
       (_, i) => new ReplicaSupervisor(i, runtime, launch, settings, hooks, this.abort.signal),
     );
   }
 
-  start(notes: string[]): void {
+  start(warnings: SettingWarning[]): void {
+    this.warnings = warnings;
     const base = `${this.spec.replicas} replica(s) of ${this.spec.model} on ${this.spec.runtime}`;
-    this.record("created", [base, ...notes].join("; "));
+    this.record("created", [base, ...warnings.map((w) => w.message)].join("; "));
     for (const r of this.replicas) r.start();
   }
 
@@ -75,6 +80,7 @@ export class LocalDeployment {
       events: this.events.list(),
     };
     if (this.lastError !== undefined) status.lastError = this.lastError;
+    if (this.warnings.length > 0) status.warnings = [...this.warnings];
     return status;
   }
 

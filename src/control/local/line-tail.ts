@@ -9,6 +9,8 @@ export class LineTail {
   constructor(
     private readonly maxLines = 50,
     private readonly maxLineLength = 500,
+    /** Called with every complete line as it arrives (a listener's error is ignored). */
+    private readonly onLine?: (line: string) => void,
   ) {}
 
   push(chunk: string): void {
@@ -28,5 +30,10 @@ export class LineTail {
     if (line.trim() === "") return;
     this.lines.push(line.length > this.maxLineLength ? `${line.slice(0, this.maxLineLength)}…` : line);
     if (this.lines.length > this.maxLines) this.lines.shift();
+    try {
+      this.onLine?.(line);
+    } catch {
+      // Watching the output must not stop reading it.
+    }
   }
 }

@@ -3,11 +3,16 @@
  * process exits restarts it with backoff until the restart budget is spent. Stopping (the
  * deployment's abort signal) ends the loop and the process with it.
  */
-import type { DeploymentEvent, DeploymentState, ReplicaStatus } from "../../spec/deployment.js";
+import type {
+  DeploymentEvent,
+  DeploymentState,
+  ReplicaFailure,
+  ReplicaStatus,
+} from "../../spec/deployment.js";
 import type { RuntimeDefinition } from "../../spec/runtime.js";
+import { waitForHealth } from "../health.js";
 import { sleep, unlessAborted } from "./abortable.js";
 import { freePort } from "./free-port.js";
-import { waitForHealth } from "./health.js";
 import { RestartBudget, type RestartPolicy } from "./restart-policy.js";
 import { describeExit, spawnWorker, type WorkerProcess } from "./worker-process.js";
 
@@ -27,12 +32,15 @@ export interface ReplicaHooks {
   error(message: string): void;
   /** The replica's state changed. */
   changed(): void;
+  /** A line the worker wrote. */
+  output(line: string, replica: number): void;
 }
 
 /** Why a run of the worker ended; `final` failures are not retried. */
 interface Ended {
   message: string;
   final: boolean;
+  kind: ReplicaFailure["kind"];
 }
 
 const TAIL_LINES = 8;
@@ -42,13 +50,15 @@ export class ReplicaSupervisor {
   endpoint: string | undefined;
   pid: number | undefined;
   restarts = 0;
+  /** Why the replica failed for good, once it has. */
+  failure: ReplicaFailure | undefined;
   /** Settles when the loop has ended and no process of this replica is left. */
   done: Promise<void> = Promise.resolve();
 
   constructor(
     readonly index: number,
     private readonly runtime: RuntimeDefinition,
-    private readonly launch: { model: string; engineArgs: string[] },
+    private readonly launch: { model: string; quant: string | undefined; engineArgs: string[] },
     private readonly settings: SupervisorSettings,
     private readonly hooks: ReplicaHooks,
     private readonly signal: AbortSignal,
@@ -67,6 +77,7 @@ export class ReplicaSupervisor {
     const s: ReplicaStatus = { index: this.index, state: this.state, restarts: this.restarts };
     if (this.endpoint !== undefined) s.endpoint = this.endpoint;
     if (this.pid !== undefined) s.pid = this.pid;
+    if (this.failure !== undefined) s.failure = this.failure;
     return s;
   }
 
@@ -79,7 +90,9 @@ export class ReplicaSupervisor {
       const delay = ended.final ? undefined : budget.next(performance.now());
       if (delay === undefined) {
         const why = ended.final ? "" : ` (${this.restarts} restart(s) already, the limit)`;
-        this.transition("failed", "failed", `replica ${this.index} failed${why}: ${ended.message}`);
+        const message = `replica ${this.index} failed${why}: ${ended.message}`;
+        this.failure = { kind: ended.kind, message };
+        this.transition("failed", "failed", message);
         return;
       }
       this.restarts += 1;
@@ -99,7 +112,7 @@ export class ReplicaSupervisor {
     try {
       port = await freePort(host);
     } catch (err) {
-      return { message: `no free port on ${host}: ${(err as Error).message}`, final: false };
+      return { message: `no free port on ${host}: ${(err as Error).message}`, final: false, kind: "exited" };
     }
     if (this.signal.aborted) return undefined;
     const endpoint = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
@@ -107,13 +120,18 @@ export class ReplicaSupervisor {
     try {
       const spec = this.runtime.localProcess({
         model: this.launch.model,
+        quant: this.launch.quant,
         port,
         host,
         extraArgs: this.launch.engineArgs,
       });
-      proc = spawnWorker(spec, this.settings.env);
+      proc = spawnWorker(spec, this.settings.env, (line) => this.hooks.output(line, this.index));
     } catch (err) {
-      return { message: `could not start the worker: ${(err as Error).message}`, final: true };
+      return {
+        message: `could not start the worker: ${(err as Error).message}`,
+        final: true,
+        kind: "not-started",
+      };
     }
     this.endpoint = endpoint;
     this.pid = proc.pid;
@@ -128,26 +146,34 @@ export class ReplicaSupervisor {
 
   private async supervise(proc: WorkerProcess, endpoint: string): Promise<Ended | undefined> {
     const { readyTimeoutMs, healthIntervalMs } = this.settings;
-    const health = await waitForHealth(endpoint, {
+    const health = await waitForHealth(endpoint, this.runtime.health, {
       timeoutMs: readyTimeoutMs,
       intervalMs: healthIntervalMs,
       exited: proc.exited,
       signal: this.signal,
     });
-    switch (health) {
+    switch (health.kind) {
       case "aborted":
         return undefined;
+      case "failed": {
+        // The worker says its load failed: loading again would fail again, so it is not retried.
+        const message = `replica ${this.index} (pid ${proc.pid ?? "-"}) failed to load: ${health.reason}${lastLines(proc)}`;
+        this.hooks.record("crashed", message, this.index);
+        return { message, final: true, kind: "load-failed" };
+      }
       case "timeout":
         // Loading again would take as long again: not retried.
         return {
           message: `replica ${this.index} (pid ${proc.pid ?? "-"}) was not ready within ${readyTimeoutMs} ms${lastLines(proc)}`,
           final: true,
+          kind: "not-ready-in-time",
         };
       case "exited": {
         const exit = await proc.exited;
         const message = `replica ${this.index} (pid ${proc.pid ?? "-"}) exited before it was ready: ${describeExit(exit)}${lastLines(proc)}`;
         this.hooks.record("crashed", message, this.index);
-        return { message, final: exit.spawnError !== undefined };
+        const notStarted = exit.spawnError !== undefined;
+        return { message, final: notStarted, kind: notStarted ? "not-started" : "exited" };
       }
       case "ready":
         break;
@@ -159,7 +185,7 @@ export class ReplicaSupervisor {
     if (exit === undefined) return undefined;
     const message = `replica ${this.index} (pid ${proc.pid ?? "-"}) crashed: ${describeExit(exit)}${lastLines(proc)}`;
     this.transition("starting", "crashed", message);
-    return { message, final: false };
+    return { message, final: false, kind: "exited" };
   }
 
   private transition(state: DeploymentState, kind: DeploymentEvent["kind"], message: string): void {

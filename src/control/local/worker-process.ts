@@ -30,9 +30,16 @@ const GROUPS = process.platform !== "win32";
 // After exit, wait this long at most for the rest of stderr (a grandchild may hold the pipe open).
 const STDERR_DRAIN_MS = 250;
 
-/** `env` is added to this process's environment, and the spec's own env to that. */
-export function spawnWorker(spec: ProcessSpec, env: Record<string, string>): WorkerProcess {
-  const tail = new LineTail();
+/**
+ * `env` is added to this process's environment, and the spec's own env to that; `onLine` sees
+ * every line the worker writes to stderr.
+ */
+export function spawnWorker(
+  spec: ProcessSpec,
+  env: Record<string, string>,
+  onLine?: (line: string) => void,
+): WorkerProcess {
+  const tail = new LineTail(undefined, undefined, onLine);
   const child = spawn(spec.command, spec.args, {
     env: { ...process.env, ...env, ...spec.env },
     stdio: ["ignore", "ignore", "pipe"],

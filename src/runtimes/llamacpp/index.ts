@@ -1,29 +1,31 @@
 /** The llama.cpp runtime: in-process through node-llama-cpp, or as a `tokenforge worker` process. */
-import type { RuntimeDefinition } from "../../spec/runtime.js";
+import type { RuntimeDefinition, SettingWarning } from "../../spec/runtime.js";
+import { refuseOwnedFlags } from "../flags.js";
+import { WORKER_HEALTH, WORKER_METRICS } from "../worker-protocol.js";
 import { createLlamaCppEngine } from "./engine.js";
+import { LLAMACPP, LLAMACPP_OWNED_FLAGS, llamaCppContainer, modelWithQuant, workerArgs } from "./launch.js";
 
 export function llamaCppRuntime(cli: { command: string; args: string[] }): RuntimeDefinition {
   return {
-    name: "llamacpp",
+    specificationVersion: "v1",
+    name: LLAMACPP,
     description:
       "llama.cpp in-process through node-llama-cpp (prebuilt binaries; CPU, CUDA, Vulkan or Metal)",
     createEngine: createLlamaCppEngine,
-    localProcess: ({ model, port, host, extraArgs }) => ({
-      command: cli.command,
-      args: [
-        ...cli.args,
-        "worker",
-        "--runtime",
-        "llamacpp",
-        "--model",
-        model,
-        "--host",
-        host,
-        "--port",
-        String(port),
-        ...extraArgs,
-      ],
-      env: {},
-    }),
+    localProcess: ({ model, quant, port, host, extraArgs }) => {
+      refuseOwnedFlags(LLAMACPP, extraArgs, LLAMACPP_OWNED_FLAGS);
+      const warnings: SettingWarning[] = [];
+      const ref = modelWithQuant(model, quant, warnings);
+      return {
+        command: cli.command,
+        args: [...cli.args, ...workerArgs(ref, host, port, extraArgs)],
+        env: {},
+        warnings,
+      };
+    },
+    container: llamaCppContainer,
+    ownedFlags: LLAMACPP_OWNED_FLAGS,
+    health: WORKER_HEALTH,
+    metrics: WORKER_METRICS,
   };
 }

@@ -6,9 +6,11 @@
  */
 import { TokenForgeError } from "../../errors.js";
 import type { RuntimeDefinition } from "../../spec/runtime.js";
+import { WORKER_HEALTH } from "../worker-protocol.js";
 
 export function openaiRuntime(): RuntimeDefinition {
   return {
+    specificationVersion: "v1",
     name: "openai",
     description:
       "any OpenAI-compatible server already running (TGI, SGLang, llama.cpp server, Ollama /v1, hosted APIs): attach only, with an API key from an environment variable",
@@ -20,27 +22,7 @@ export function openaiRuntime(): RuntimeDefinition {
         { field: "runtime" },
       );
     },
+    ownedFlags: [],
+    health: WORKER_HEALTH,
   };
-}
-
-/**
- * The headers carrying the API key held by environment variable `envName`: `{authorization:
- * "Bearer <key>"}`, or `{}` when no variable is named. A variable that is named but unset or
- * empty is an error naming it (a silent unauthenticated run would only fail later, less clearly).
- */
-export function apiKeyHeaders(
-  envName: string | undefined,
-  env: NodeJS.ProcessEnv | Record<string, string | undefined> = process.env,
-  field = "api_key_env",
-): Record<string, string> {
-  if (envName === undefined) return {};
-  const key = env[envName]?.trim();
-  if (!key) {
-    throw new TokenForgeError(
-      "invalid_request",
-      `environment variable ${envName} (the API key named by ${field}) is not set`,
-      { field },
-    );
-  }
-  return { authorization: `Bearer ${key}` };
 }

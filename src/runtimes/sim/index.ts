@@ -5,16 +5,37 @@
  * exercised without an engine.
  */
 import type { RuntimeDefinition } from "../../spec/runtime.js";
+import { refuseOwnedFlags } from "../flags.js";
+import { WORKER_HEALTH, WORKER_METRICS } from "../worker-protocol.js";
+
+const OWNED = ["--host", "--port", "--model"] as const;
 
 export function simRuntime(cli: { command: string; args: string[] }): RuntimeDefinition {
   return {
+    specificationVersion: "v1",
     name: "sim",
     description:
       "simulated OpenAI-compatible server: fixed TTFT and inter-token latency, or a performance model (--perf) with batching and queueing (no engine)",
-    localProcess: ({ model, port, host, extraArgs }) => ({
-      command: cli.command,
-      args: [...cli.args, "sim", "--host", host, "--port", String(port), "--model", model, ...extraArgs],
-      env: {},
-    }),
+    localProcess: ({ model, quant, port, host, extraArgs }) => {
+      refuseOwnedFlags("sim", extraArgs, OWNED);
+      return {
+        command: cli.command,
+        args: [...cli.args, "sim", "--host", host, "--port", String(port), "--model", model, ...extraArgs],
+        env: {},
+        warnings:
+          quant === undefined
+            ? []
+            : [
+                {
+                  kind: "unsupported-setting",
+                  field: "quant",
+                  message: `quant "${quant}" means nothing to the simulated engine`,
+                },
+              ],
+      };
+    },
+    ownedFlags: OWNED,
+    health: WORKER_HEALTH,
+    metrics: WORKER_METRICS,
   };
 }

@@ -4,7 +4,9 @@
  * local model directory, or `synthetic:<preset>` (random weights of a preset's exact shape).
  */
 import { fileURLToPath } from "node:url";
-import type { RuntimeDefinition } from "../../spec/runtime.js";
+import type { RuntimeDefinition, SettingWarning } from "../../spec/runtime.js";
+import { hasFlag, refuseOwnedFlags } from "../flags.js";
+import { WORKER_HEALTH, WORKER_METRICS } from "../worker-protocol.js";
 
 /**
  * The worker script. This module is src/runtimes/transformers/index.ts or, built,
@@ -15,24 +17,65 @@ export const TRANSFORMERS_WORKER_PATH = fileURLToPath(
 );
 
 export interface TransformersRuntimeOptions {
-  /** The Python interpreter (default: `$TOKENFORGE_PYTHON` or `python3`). */
+  /** The Python interpreter (default `python3`; the CLI passes `$TOKENFORGE_PYTHON`). */
   python?: string;
   /** The worker script (default: the repository's workers/transformers/server.py). */
   workerPath?: string;
 }
 
 export function transformersRuntime(opts: TransformersRuntimeOptions = {}): RuntimeDefinition {
-  const python = opts.python ?? process.env.TOKENFORGE_PYTHON ?? "python3";
+  const python = opts.python ?? "python3";
   const workerPath = opts.workerPath ?? TRANSFORMERS_WORKER_PATH;
+  const owned = ["--model", "--host", "--port"] as const;
   return {
+    specificationVersion: "v1",
     name: "transformers",
     description:
       "Hugging Face Transformers on PyTorch in a Python worker (GPU when present; requests queued FIFO)",
-    localProcess: ({ model, port, host, extraArgs }) => ({
-      command: python,
-      args: [workerPath, "--model", model, "--host", host, "--port", String(port), ...extraArgs],
-      // Output straight to the log, so a load failure shows when it happens.
-      env: { PYTHONUNBUFFERED: "1" },
-    }),
+    localProcess: ({ model, quant, port, host, extraArgs }) => {
+      refuseOwnedFlags("transformers", extraArgs, owned);
+      const warnings: SettingWarning[] = [];
+      const dtype = quant === undefined ? [] : dtypeArgs(quant, extraArgs, warnings);
+      return {
+        command: python,
+        args: [workerPath, "--model", model, "--host", host, "--port", String(port), ...dtype, ...extraArgs],
+        // Output straight to the log, so a load failure shows when it happens.
+        env: { PYTHONUNBUFFERED: "1" },
+        warnings,
+      };
+    },
+    ownedFlags: owned,
+    health: WORKER_HEALTH,
+    metrics: WORKER_METRICS,
   };
+}
+
+/** The worker's `--dtype` for a quant name; other quants (GGUF, AWQ, …) are a warning. */
+const DTYPES: Readonly<Record<string, string>> = {
+  auto: "auto",
+  fp16: "float16",
+  f16: "float16",
+  float16: "float16",
+  bf16: "bfloat16",
+  bfloat16: "bfloat16",
+  fp32: "float32",
+  f32: "float32",
+  float32: "float32",
+};
+
+function dtypeArgs(quant: string, extraArgs: readonly string[], warnings: SettingWarning[]): string[] {
+  const q = quant.toLowerCase();
+  const dtype = Object.hasOwn(DTYPES, q) ? DTYPES[q] : undefined;
+  if (dtype === undefined || hasFlag(extraArgs, "--dtype")) {
+    warnings.push({
+      kind: "unsupported-setting",
+      field: "quant",
+      message:
+        dtype === undefined
+          ? `quant "${quant}" not applied: the transformers worker takes a dtype (${Object.keys(DTYPES).join(", ")})`
+          : `quant "${quant}" not applied: engine arguments set --dtype themselves`,
+    });
+    return [];
+  }
+  return ["--dtype", dtype];
 }

@@ -1,202 +1,28 @@
 /**
  * The vLLM runtime: vLLM's own OpenAI-compatible server (`vllm serve`), which already speaks the
- * worker protocol (shared/PROTOCOL.md), so TokenForge only builds its command line. No in-process
- * engine. Quant names map to `--dtype` or `--quantization`; engine arguments pass an allow-list.
- *
- * The flag mapping here is shared with the Kubernetes container plan (control/kubernetes).
+ * worker protocol (shared/PROTOCOL.md), so TokenForge only builds its command line (args.ts) or
+ * its container (container.ts). No in-process engine.
  */
-import { TokenForgeError } from "../../errors.js";
-import { isQuant } from "../../models/quantize.js";
-import { SYNTHETIC_PREFIX } from "../../models/reference.js";
 import type { RuntimeDefinition } from "../../spec/runtime.js";
-
-/** The one pinned vLLM image (Kubernetes plan default). */
-export const VLLM_IMAGE = "vllm/vllm-openai:v0.11.0";
-
-/** Quant names that are a `--dtype` for vLLM. */
-export const VLLM_DTYPES: Readonly<Record<string, string>> = {
-  auto: "auto",
-  fp16: "float16",
-  f16: "float16",
-  float16: "float16",
-  half: "float16",
-  bf16: "bfloat16",
-  bfloat16: "bfloat16",
-  fp32: "float32",
-  f32: "float32",
-  float32: "float32",
-};
-
-/** Quant names passed as vLLM's `--quantization`. */
-export const VLLM_QUANTIZATIONS = [
-  "awq",
-  "awq_marlin",
-  "gptq",
-  "gptq_marlin",
-  "fp8",
-  "bitsandbytes",
-  "compressed-tensors",
-  "gguf",
-  "modelopt",
-  "experts_int8",
-] as const;
-
-/** Every quant name vLLM accepts here. */
-export function vllmQuants(): string[] {
-  return [...Object.keys(VLLM_DTYPES), ...VLLM_QUANTIZATIONS];
-}
-
-/**
- * The vLLM flags for a quant name (case-insensitive): `["--dtype", d]`, `["--quantization", q]`,
- * plus `--load-format bitsandbytes` for bitsandbytes. Anything else, GGUF quants such as q4_0
- * included, is `invalid_request` on field `quant` listing the accepted names.
- */
-export function vllmQuantFlags(quant: string): string[] {
-  const q = quant.toLowerCase();
-  const dtype = Object.hasOwn(VLLM_DTYPES, q) ? VLLM_DTYPES[q] : undefined;
-  if (dtype !== undefined) return ["--dtype", dtype];
-  if ((VLLM_QUANTIZATIONS as readonly string[]).includes(q)) {
-    return q === "bitsandbytes"
-      ? ["--quantization", q, "--load-format", "bitsandbytes"]
-      : ["--quantization", q];
-  }
-  const why = isQuant(q) ? " (a GGUF quant: llamacpp serves those, vllm does not)" : "";
-  throw new TokenForgeError(
-    "invalid_request",
-    `quant "${quant}" has no vllm mapping${why}; valid: ${vllmQuants().join(", ")}`,
-    { field: "quant" },
-  );
-}
-
-/** Engine arguments accepted as they are: `value` flags take one value (`--f v` or `--f=v`). */
-const ENGINE_FLAGS: Readonly<Record<string, "bool" | "value">> = {
-  "--enable-prefix-caching": "bool",
-  "--no-enable-prefix-caching": "bool",
-  "--enable-chunked-prefill": "bool",
-  "--no-enable-chunked-prefill": "bool",
-  "--enforce-eager": "bool",
-  "--trust-remote-code": "bool",
-  "--disable-log-stats": "bool",
-  "--kv-cache-dtype": "value",
-  "--max-num-batched-tokens": "value",
-  "--swap-space": "value",
-  "--cpu-offload-gb": "value",
-  "--seed": "value",
-  "--load-format": "value",
-  "--block-size": "value",
-  "--revision": "value",
-};
-
-/** Flags with a spec field of their own: allowed in engine args only when that field is unset. */
-const SPEC_FLAGS: Readonly<Record<string, keyof VllmSpec>> = {
-  "--tensor-parallel-size": "gpus",
-  "--max-model-len": "maxModelLen",
-  "--gpu-memory-utilization": "gpuMemoryUtilization",
-  "--max-num-seqs": "maxNumSeqs",
-  "--dtype": "quant",
-  "--quantization": "quant",
-};
-const ALIASES: Readonly<Record<string, string>> = { "-tp": "--tensor-parallel-size", "-q": "--quantization" };
-/** Set by TokenForge from the launch itself. */
-const RESERVED = ["--model", "--host", "--port", "--served-model-name"];
-
-export interface VllmSpec {
-  /** Hugging Face id or a path vLLM can load. */
-  model: string;
-  quant?: string | undefined;
-  /** More than one → `--tensor-parallel-size`. */
-  gpus?: number | undefined;
-  maxModelLen?: number | undefined;
-  gpuMemoryUtilization?: number | undefined;
-  maxNumSeqs?: number | undefined;
-  /** Extra `vllm serve` arguments, checked against the allow-list. */
-  engineArgs: readonly string[];
-}
-
-function refuse(message: string, field = "engine_args"): never {
-  throw new TokenForgeError("invalid_request", message, { field });
-}
-
-/** Checks engine args against the allow-list; returns them unchanged. */
-export function checkEngineArgs(engineArgs: readonly string[], spec: Partial<VllmSpec> = {}): string[] {
-  for (let i = 0; i < engineArgs.length; i++) {
-    const arg = engineArgs[i]!;
-    if (!arg.startsWith("-")) refuse(`engine_args: "${arg}" is not a flag (values follow their flag)`);
-    const eq = arg.indexOf("=");
-    const raw = eq < 0 ? arg : arg.slice(0, eq);
-    const flag = ALIASES[raw] ?? raw;
-    if (RESERVED.includes(flag)) refuse(`engine_args may not set ${raw}: TokenForge sets it from the launch`);
-    const specField = Object.hasOwn(SPEC_FLAGS, flag) ? SPEC_FLAGS[flag] : undefined;
-    const kind =
-      specField !== undefined ? "value" : Object.hasOwn(ENGINE_FLAGS, flag) ? ENGINE_FLAGS[flag] : undefined;
-    if (kind === undefined) {
-      refuse(
-        `engine_args: ${raw} is not an allowed vllm argument; allowed: ${[...Object.keys(ENGINE_FLAGS), ...Object.keys(SPEC_FLAGS)].join(", ")}`,
-      );
-    }
-    if (specField !== undefined && spec[specField] !== undefined) {
-      refuse(`engine_args may not set ${raw}: it comes from the deployment's ${specField}`);
-    }
-    if (kind === "bool") {
-      if (eq >= 0) refuse(`engine_args: ${raw} takes no value`);
-      continue;
-    }
-    if (eq >= 0) {
-      if (eq === arg.length - 1) refuse(`engine_args: ${raw} needs a value`);
-      continue;
-    }
-    const value = engineArgs[i + 1];
-    if (value === undefined || value.startsWith("--")) refuse(`engine_args: ${raw} needs a value`);
-    i++;
-  }
-  return [...engineArgs];
-}
-
-function positive(name: keyof VllmSpec, v: number | undefined, max = Number.POSITIVE_INFINITY): void {
-  if (v !== undefined && !(Number.isFinite(v) && v > 0 && v <= max)) {
-    refuse(`${name} must be a number > 0${max < Number.POSITIVE_INFINITY ? ` and ≤ ${max}` : ""}`, name);
-  }
-}
-
-/** `serve MODEL` and the flags for `spec` (host and port are the launcher's). */
-export function vllmArgs(spec: VllmSpec): string[] {
-  if (spec.model.startsWith(SYNTHETIC_PREFIX)) {
-    refuse(
-      `model "${spec.model}": vllm loads a Hugging Face id or a path, not a synthetic model (for random weights give a Hugging Face id and --load-format dummy in engine_args)`,
-      "model",
-    );
-  }
-  if (spec.gpus !== undefined && !(Number.isInteger(spec.gpus) && spec.gpus >= 0)) {
-    refuse("gpus must be a whole number ≥ 0", "gpus");
-  }
-  positive("maxModelLen", spec.maxModelLen);
-  positive("gpuMemoryUtilization", spec.gpuMemoryUtilization, 1);
-  positive("maxNumSeqs", spec.maxNumSeqs);
-  const engineArgs = checkEngineArgs(spec.engineArgs, spec);
-  const args = ["serve", spec.model];
-  if (spec.quant !== undefined) args.push(...vllmQuantFlags(spec.quant));
-  if (spec.gpus !== undefined && spec.gpus > 1) args.push("--tensor-parallel-size", String(spec.gpus));
-  if (spec.maxModelLen !== undefined) args.push("--max-model-len", String(spec.maxModelLen));
-  if (spec.gpuMemoryUtilization !== undefined) {
-    args.push("--gpu-memory-utilization", String(spec.gpuMemoryUtilization));
-  }
-  if (spec.maxNumSeqs !== undefined) args.push("--max-num-seqs", String(spec.maxNumSeqs));
-  args.push(...engineArgs);
-  return args;
-}
+import { WORKER_HEALTH } from "../worker-protocol.js";
+import { VLLM_IMAGE, VLLM_OWNED_FLAGS, vllmArgs } from "./args.js";
+import { vllmContainer } from "./container.js";
+import { VLLM_METRICS } from "./metrics.js";
 
 export function vllmRuntime(opts: { command?: string } = {}): RuntimeDefinition {
   const command = opts.command ?? "vllm";
   return {
+    specificationVersion: "v1",
     name: "vllm",
     description: `vLLM's OpenAI-compatible server (\`vllm serve\`; CUDA GPU; container ${VLLM_IMAGE})`,
-    localProcess: ({ model, port, host, extraArgs }) => {
-      const [serve, m, ...rest] = vllmArgs({ model, engineArgs: extraArgs });
-      return {
-        command,
-        args: [serve!, m!, "--host", host, "--port", String(port), ...rest],
-        env: {},
-      };
+    localProcess: ({ model, quant, port, host, extraArgs }) => {
+      const [serve, m, ...rest] = vllmArgs({ model, quant, engineArgs: extraArgs });
+      return { command, args: [serve!, m!, "--host", host, "--port", String(port), ...rest], env: {} };
     },
+    container: vllmContainer,
+    ownedFlags: VLLM_OWNED_FLAGS,
+    // vLLM listens only once loaded (before that the connection is refused) and exits on failure.
+    health: WORKER_HEALTH,
+    metrics: VLLM_METRICS,
   };
 }
