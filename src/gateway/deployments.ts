@@ -168,6 +168,7 @@ function view(
     endpoints: status?.endpoints ?? [],
     events: (status?.events ?? []).map((e) => ({ at: e.at, kind: e.kind, message: e.message })),
     ...(status?.lastError === undefined ? {} : { last_error: status.lastError }),
+    ...(status?.warnings === undefined ? {} : { warnings: status.warnings }),
     created_at: createdAt,
   };
 }

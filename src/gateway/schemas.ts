@@ -51,6 +51,16 @@ export const DeploymentView = Type.Object({
   endpoints: Type.Array(Type.String()),
   events: Type.Array(Type.Object({ at: Type.String(), kind: Type.String(), message: Type.String() })),
   last_error: Type.Optional(Type.String()),
+  /** Settings of the request the runtime or the backend did not honour as asked. */
+  warnings: Type.Optional(
+    Type.Array(
+      Type.Object({
+        kind: Type.Literal("unsupported-setting"),
+        field: Type.String(),
+        message: Type.String(),
+      }),
+    ),
+  ),
   created_at: Type.String(),
 });
 export type DeploymentView = Static<typeof DeploymentView>;
