@@ -19,6 +19,8 @@ export interface TokenForgeEnv {
   dataDir: string;
   /** The Python interpreter of the Transformers worker (TOKENFORGE_PYTHON, default python3). */
   python: string;
+  /** Whether this process runs in a Kubernetes pod (KUBERNETES_SERVICE_HOST is set), so pod addresses are reachable. */
+  inCluster: boolean;
   /** The gateway the remote commands talk to by default (TOKENFORGE_SERVER), when set. */
   server: string | undefined;
   /** Where the gateway keeps artifacts (TOKENFORGE_S3_*, TOKENFORGE_ARTIFACTS_DIR); read when asked, as it may refuse. */
@@ -45,6 +47,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): TokenForgeEnv {
     dataDir: env.TOKENFORGE_DATA_DIR || join(home, "data"),
     python: env.TOKENFORGE_PYTHON || "python3",
     server: env.TOKENFORGE_SERVER || undefined,
+    inCluster: Boolean(env.KUBERNETES_SERVICE_HOST),
     artifacts: () => artifactConfigFromEnv(env),
     secret: (name) => env[name],
   };

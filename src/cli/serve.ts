@@ -57,6 +57,7 @@ export function registerServeCommand(program: Command, env: TokenForgeEnv, runti
           : new KubernetesBackend({
               runtimes,
               version: VERSION,
+              readPodHealth: env.inCluster,
               ...(typeof flags.kubernetes === "string" ? { namespace: flags.kubernetes } : {}),
             });
       const deployments = new Deployments(store, { local, ...(kubernetes ? { kubernetes } : {}) }, runtimes);

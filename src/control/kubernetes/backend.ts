@@ -27,6 +27,7 @@ import {
   podSelector,
   selectorString,
 } from "./names.js";
+import { withFailedLoads } from "./pod-health.js";
 import { deploymentStatus } from "./status.js";
 
 export interface KubernetesBackendOptions extends Omit<ManifestOptions, "namespace">, ContainerOptions {
@@ -46,7 +47,16 @@ export interface KubernetesBackendOptions extends Omit<ManifestOptions, "namespa
    * and each read is three API calls; default 1000, 0 reads the cluster every time.
    */
   statusCacheMs?: number;
+  /**
+   * Whether a starting pod's `/health` is read at its pod address, so a worker whose model failed
+   * to load fails the deployment at once (default false: only a gateway inside the cluster can
+   * reach pods).
+   */
+  readPodHealth?: boolean;
 }
+
+/** A pod that does not answer its health this fast is read as still loading. */
+const POD_HEALTH_TIMEOUT_MS = 1000;
 
 /** Background: the Deployment goes at once and its ReplicaSet and pods are collected after it. */
 const PROPAGATION = "Background";
@@ -148,7 +158,15 @@ export class KubernetesBackend implements DeploymentBackend {
         `listing pods of ${name}`,
       ),
     ]);
-    return deploymentStatus(id, deployment, pods.items, service ? this.urlIf(service, id) : undefined);
+    const status = deploymentStatus(
+      id,
+      deployment,
+      pods.items,
+      service ? this.urlIf(service, id) : undefined,
+    );
+    if (!this.options.readPodHealth || status.state !== "starting") return status;
+    const runtime = deployment.metadata?.labels?.[LABEL.runtime] ?? "";
+    return withFailedLoads(status, this.options.runtimes.health(runtime), POD_HEALTH_TIMEOUT_MS);
   }
 
   async list(): Promise<DeploymentStatus[]> {
