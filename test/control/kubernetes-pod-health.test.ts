@@ -51,19 +51,24 @@ afterAll(async () => {
   await new Promise((r) => (worker ? worker.close(r) : r(undefined)));
 });
 
+/** Creates deployment `id` with one running pod at POD_IP that is not ready yet; returns its status. */
+async function startingDeployment(id: string, readPodHealth: boolean) {
+  const backend = new KubernetesBackend({
+    runtimes,
+    kubeConfig: api.kubeConfig(NS),
+    version: "0.0.0",
+    statusCacheMs: 0,
+    readPodHealth,
+  });
+  await backend.create(spec(id));
+  api.addPod(NS, `tf-${id}`, podStatus.running(false, POD_IP));
+  return backend.get(id);
+}
+
 describe("kubernetes: a failed load read from the pod's /health", () => {
   it("fails the deployment with the worker's reason", async (ctx) => {
     if (worker === undefined) ctx.skip(`cannot bind ${POD_IP}:${WORKER_PORT} for the stand-in worker`);
-    const backend = new KubernetesBackend({
-      runtimes,
-      kubeConfig: api.kubeConfig(NS),
-      version: "0.0.0",
-      statusCacheMs: 0,
-      readPodHealth: true,
-    });
-    await backend.create(spec("loadfail"));
-    api.addPod(NS, "tf-loadfail", podStatus.running(false, POD_IP));
-    const status = await backend.get("loadfail");
+    const status = await startingDeployment("loadfail", true);
     expect(status?.state).toBe("failed");
     expect(status?.lastError).toContain("out of memory loading weights");
     expect(status?.replicas[0]?.failure?.kind).toBe("load-failed");
@@ -71,14 +76,6 @@ describe("kubernetes: a failed load read from the pod's /health", () => {
 
   it("leaves a starting pod starting when pod health is not read", async (ctx) => {
     if (worker === undefined) ctx.skip(`cannot bind ${POD_IP}:${WORKER_PORT} for the stand-in worker`);
-    const backend = new KubernetesBackend({
-      runtimes,
-      kubeConfig: api.kubeConfig(NS),
-      version: "0.0.0",
-      statusCacheMs: 0,
-    });
-    await backend.create(spec("unread"));
-    api.addPod(NS, "tf-unread", podStatus.running(false, POD_IP));
-    expect((await backend.get("unread"))?.state).toBe("starting");
+    expect((await startingDeployment("unread", false))?.state).toBe("starting");
   });
 });

@@ -49,7 +49,11 @@ describe("a runtime added as one folder", () => {
     expect(status.state).toBe("ready");
     expect(status.endpoints).toHaveLength(1);
     expect(status.warnings).toEqual([
-      { kind: "unsupported-setting", field: "quant", message: "echo has no quantizations (asked: q4_0)" },
+      {
+        kind: "unsupported-setting",
+        field: "quant",
+        message: 'quant "q4_0" not applied: echo has no quantizations',
+      },
     ]);
   });
 

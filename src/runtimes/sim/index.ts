@@ -6,6 +6,7 @@
  */
 import type { RuntimeDefinition } from "../../spec/runtime.js";
 import { refuseOwnedFlags } from "../flags.js";
+import { quantNotApplied } from "../warnings.js";
 import { WORKER_HEALTH, WORKER_METRICS } from "../worker-protocol.js";
 
 const OWNED = ["--host", "--port", "--model"] as const;
@@ -22,16 +23,7 @@ export function simRuntime(cli: { command: string; args: string[] }): RuntimeDef
         command: cli.command,
         args: [...cli.args, "sim", "--host", host, "--port", String(port), "--model", model, ...extraArgs],
         env: {},
-        warnings:
-          quant === undefined
-            ? []
-            : [
-                {
-                  kind: "unsupported-setting",
-                  field: "quant",
-                  message: `quant "${quant}" means nothing to the simulated engine`,
-                },
-              ],
+        warnings: quantNotApplied(quant, "the simulated engine has no weights to quantize"),
       };
     },
     ownedFlags: OWNED,

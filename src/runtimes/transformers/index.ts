@@ -6,6 +6,7 @@
 import { fileURLToPath } from "node:url";
 import type { RuntimeDefinition, SettingWarning } from "../../spec/runtime.js";
 import { hasFlag, refuseOwnedFlags } from "../flags.js";
+import { quantNotApplied } from "../warnings.js";
 import { WORKER_HEALTH, WORKER_METRICS } from "../worker-protocol.js";
 
 /**
@@ -67,14 +68,11 @@ function dtypeArgs(quant: string, extraArgs: readonly string[], warnings: Settin
   const q = quant.toLowerCase();
   const dtype = Object.hasOwn(DTYPES, q) ? DTYPES[q] : undefined;
   if (dtype === undefined || hasFlag(extraArgs, "--dtype")) {
-    warnings.push({
-      kind: "unsupported-setting",
-      field: "quant",
-      message:
-        dtype === undefined
-          ? `quant "${quant}" not applied: the transformers worker takes a dtype (${Object.keys(DTYPES).join(", ")})`
-          : `quant "${quant}" not applied: engine arguments set --dtype themselves`,
-    });
+    const why =
+      dtype === undefined
+        ? `the transformers worker takes a dtype (${Object.keys(DTYPES).join(", ")})`
+        : "engine arguments set --dtype themselves";
+    warnings.push(...quantNotApplied(quant, why));
     return [];
   }
   return ["--dtype", dtype];
