@@ -109,4 +109,19 @@ describe("a runtime added as one folder", () => {
     expect(r.serverMetrics?.found.running).toBe("echo_requests_running");
     expect(r.serverMetrics?.generation).toBe("echo");
   });
+
+  it("fails a run at once, with the engine's reason, when the worker it starts cannot load", async () => {
+    const t0 = performance.now();
+    const run = runBenchmark({
+      config: configFromObject({
+        model: "broken",
+        runtimes: ["echo"],
+        workloads: [{ name: "w", num_requests: 2, qps: "inf", prompt_len: 8, gen_tokens: 2 }],
+      }),
+      runtimes: registry,
+      outDir: join(dir, "broken"),
+    });
+    await expect(run).rejects.toThrow(/echo cannot load a model called broken/);
+    expect(performance.now() - t0).toBeLessThan(30_000);
+  });
 });
