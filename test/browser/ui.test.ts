@@ -14,6 +14,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { type Browser, chromium, type Frame, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { formatValue } from "../../src/bench/table.js";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
@@ -180,7 +181,11 @@ describe.skipIf(!haveChromium)("the web UI in Chromium", () => {
     await page.locator("table.results tbody tr").waitFor();
     const resultCells = await page.locator("table.results tbody tr td").allTextContents();
     expect(resultCells.slice(0, 3)).toEqual(["ui", "sim", "20 / 0 / 0"]);
-    for (const v of resultCells.slice(3)) expect(Number(v)).toBeGreaterThan(0);
+    // The bundled client writes numbers to the precision the terminal tables use.
+    for (const v of resultCells.slice(3)) {
+      expect(Number(v)).toBeGreaterThan(0);
+      expect(v).toBe(formatValue(Number(v)));
+    }
     const artifacts = await page.locator("ul.artifacts a").allTextContents();
     expect(artifacts).toEqual(expect.arrayContaining(["result.json", "requests.jsonl.gz", "report.html"]));
     const iframe = page.locator('iframe.report[sandbox="allow-scripts"]');
@@ -225,6 +230,8 @@ describe.skipIf(!haveChromium)("the web UI in Chromium", () => {
       return r.json.status === "queued" || r.json.status === "running" ? undefined : r.json.status;
     });
     expect((await api("DELETE", `/deployments/${slow.json.id}`)).status).toBe(200);
+    // Meanwhile run A's page stopped polling once the run was over: its report was not drawn again.
+    expect(frame.isDetached()).toBe(false);
     await page.click('nav a[data-view="runs"]');
     await page.locator(`tr[data-id="${runB}"][data-status="complete"]`).waitFor();
     expect(await page.locator("button.compare").isDisabled()).toBe(true);

@@ -1,13 +1,18 @@
 /**
  * The UI's routes through inject(), on real parts (PGlite, local sim workers, artifacts in a
- * directory): the page and its Content-Security-Policy, the redirect from /, the YAML reader the
- * page's raw-config form uses, and GET /benchmarks/compare over two real runs.
+ * directory): the page and its Content-Security-Policy, the bundled client script inlined in it (and
+ * the error that names the build when the bundle is missing), the redirect from /, the YAML reader
+ * the page's raw-config form uses, and GET /benchmarks/compare over two real runs.
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { Script } from "node:vm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Gateway } from "../../src/gateway/app.js";
+import { readUiScript } from "../../src/gateway/ui/page.js";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.js";
 
+const ROOT = join(import.meta.dirname, "..", "..");
 let t: TestGateway;
 let gateway: Gateway;
 
@@ -48,14 +53,24 @@ describe("the UI page", () => {
     for (const m of html.matchAll(/\b(?:src|href)="([^"]*)"/g)) expect(m[1]).toMatch(/^(#|\/[a-z]|data:,)/);
     // No inline handlers or style attributes, which the policy would block.
     expect(html).not.toMatch(/\son[a-z]+=|\sstyle=/);
-    // The script is valid JavaScript (the browser test runs it).
+    // The script is the client as the build bundled it: one classic script (no import or export),
+    // valid JavaScript (the browser test runs it).
     const script = /<script[^>]*>([\s\S]*)<\/script>/.exec(html)![1]!;
+    expect(script).toBe(readFileSync(join(ROOT, "dist", "gateway", "ui", "client.js"), "utf8"));
     expect(() => new Script(script)).not.toThrow();
     expect(script).not.toContain("innerHTML");
 
     const again = await inject("GET", "/ui/");
     expect(again.statusCode).toBe(200);
     expect(again.headers["content-security-policy"]).not.toBe(csp);
+  });
+
+  it("names the build command when the bundled script is missing", async () => {
+    const missing = new URL("./no-such-client.js", import.meta.url);
+    await expect(readUiScript(missing)).rejects.toMatchObject({
+      code: "io_error",
+      message: expect.stringContaining("run npm run build"),
+    });
   });
 
   it("is where / leads, and is left out of the OpenAPI document", async () => {

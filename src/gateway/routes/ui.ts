@@ -8,11 +8,12 @@ import type { FastifyInstance, FastifyReply } from "fastify";
 import { parseDocument } from "yaml";
 import { TokenForgeError } from "../../errors.js";
 import { VERSION } from "../../version.js";
-import { renderUiPage, uiContentSecurityPolicy } from "../ui/page.js";
+import { readUiScript, renderUiPage, uiContentSecurityPolicy } from "../ui/page.js";
 
 export function uiRoutes(app: FastifyInstance): void {
   const hide = { schema: { hide: true } };
   const page = async (_req: unknown, reply: FastifyReply) => {
+    const script = await readUiScript();
     const nonce = randomBytes(18).toString("base64");
     reply
       .header("content-type", "text/html; charset=utf-8")
@@ -20,7 +21,7 @@ export function uiRoutes(app: FastifyInstance): void {
       .header("x-content-type-options", "nosniff")
       .header("referrer-policy", "no-referrer")
       .header("cache-control", "no-store");
-    return renderUiPage(nonce, VERSION);
+    return renderUiPage(nonce, VERSION, script);
   };
   app.get("/ui", hide, page);
   app.get("/ui/", hide, page);

@@ -3,13 +3,22 @@
  * side, one table per workload × runtime, each metric with both values, the change, the noise and
  * the verdict; regressions stand out.
  */
-export const COMPARE_VIEW = String.raw`
-VIEWS.compare = async (view, _params, query, alive) => {
+import { api, runHref } from "./api.js";
+import { badge, errorBox, fieldValue, h, replace, table } from "./dom.js";
+import { ABSENT, fmt, fmtPct, fmtTime } from "./format.js";
+import type { View } from "./router.js";
+import type { Comparison, RunSummary } from "./types.js";
+
+type Pair = { workload: string; runtime: string };
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+
+export const compareView: View = async (view, { query, alive, go }) => {
   const a = query.get("a") || "";
   const b = query.get("b") || "";
   const threshold = query.get("threshold") || "5";
-  const field = (name, value, size) =>
-    h("label", {}, name + " ", h("input", { name, value, size, required: true }));
+  const field = (name: string, value: string, size: number) =>
+    h("label", {}, `${name} `, h("input", { name, value, size, required: true }));
   const form = h(
     "form",
     { class: "compare-form" },
@@ -26,8 +35,8 @@ VIEWS.compare = async (view, _params, query, alive) => {
   form.addEventListener("submit", (e) => {
     e.preventDefault();
     const q = new URLSearchParams();
-    for (const k of ["a", "b", "threshold"]) q.set(k, form.elements.namedItem(k).value.trim());
-    go("#/compare?" + q.toString());
+    for (const k of ["a", "b", "threshold"]) q.set(k, fieldValue(form, k).trim());
+    go(`#/compare?${q.toString()}`);
   });
   const body = h("div", {});
   replace(
@@ -47,22 +56,22 @@ VIEWS.compare = async (view, _params, query, alive) => {
   }
   replace(body, h("p", { class: "dim" }, "Comparing\u2026"));
   const q = new URLSearchParams({ a, b, threshold });
-  let c;
+  let c: Comparison;
   try {
-    c = await api("GET", "/benchmarks/compare?" + q.toString());
+    c = await api<Comparison>("GET", `/benchmarks/compare?${q.toString()}`);
   } catch (err) {
     if (alive()) replace(body, errorBox(err));
     return;
   }
   if (!alive()) return;
-  const side = (label, r) =>
+  const side = (label: string, r: RunSummary) =>
     h(
       "div",
       { class: "side" },
-      h("strong", {}, label + " "),
+      h("strong", {}, `${label} `),
       h("a", { href: runHref(r.id), class: "mono" }, r.id),
       " ",
-      r.model + " on " + r.runtimes.join(", ") + ", " + fmtTime(r.createdAt) + " ",
+      `${r.model} on ${r.runtimes.join(", ")}, ${fmtTime(r.createdAt)} `,
       badge(r.status),
     );
   const summary = h(
@@ -71,21 +80,21 @@ VIEWS.compare = async (view, _params, query, alive) => {
     h(
       "span",
       { class: c.regressions > 0 ? "verdict verdict-worse" : "" },
-      c.regressions + " regression" + (c.regressions === 1 ? "" : "s"),
+      plural(c.regressions, "regression"),
     ),
     ", ",
     h(
       "span",
       { class: c.improvements > 0 ? "verdict verdict-better" : "" },
-      c.improvements + " improvement" + (c.improvements === 1 ? "" : "s"),
+      plural(c.improvements, "improvement"),
     ),
-    " (threshold " + c.thresholdPct + " %, noise floor " + c.noiseFloorPct + " %)",
+    ` (threshold ${c.thresholdPct} %, noise floor ${c.noiseFloorPct} %)`,
   );
   const pairs = c.pairs.map((p) => {
     const rows = p.metrics.map((m) =>
       h(
         "tr",
-        { class: "metric metric-" + m.verdict.replace(/ /g, "-"), "data-key": m.key },
+        { class: `metric metric-${m.verdict.replace(/ /g, "-")}`, "data-key": m.key },
         h("td", { class: "name" }, m.label),
         h(
           "td",
@@ -95,24 +104,24 @@ VIEWS.compare = async (view, _params, query, alive) => {
         h("td", { class: "num" }, fmt(m.a)),
         h("td", { class: "num" }, fmt(m.b)),
         h("td", { class: "num" }, fmtPct(m.changePct, true)),
-        h("td", { class: "num" }, m.noisePct === undefined ? ABSENT : "\u00b1" + fmtPct(m.noisePct, false)),
-        h("td", { class: "verdict verdict-" + m.verdict.replace(/ /g, "-") }, m.verdict),
+        h("td", { class: "num" }, m.noisePct === undefined ? ABSENT : `\u00b1${fmtPct(m.noisePct, false)}`),
+        h("td", { class: `verdict verdict-${m.verdict.replace(/ /g, "-")}` }, m.verdict),
       ),
     );
     return h(
       "section",
       { class: "pair" },
-      h("h3", {}, p.workload + " \u00b7 " + p.runtime),
+      h("h3", {}, `${p.workload} \u00b7 ${p.runtime}`),
       table(["metric", "unit", "A", "B", "change", "noise", "verdict"], rows, "comparison"),
     );
   });
-  const only = (label, list) =>
+  const only = (label: string, list: Pair[]) =>
     list.length === 0
       ? null
       : h(
           "p",
           { class: "note" },
-          "Only in " + label + ": " + list.map((x) => x.workload + " \u00b7 " + x.runtime).join(", "),
+          `Only in ${label}: ${list.map((x) => `${x.workload} \u00b7 ${x.runtime}`).join(", ")}`,
         );
   replace(
     body,
@@ -124,4 +133,3 @@ VIEWS.compare = async (view, _params, query, alive) => {
     only("B", c.onlyInB),
   );
 };
-`;

@@ -2,10 +2,15 @@
  * The deployments view (`#/deployments`): every deployment with its status and endpoints,
  * refreshed every few seconds, each with a delete button that asks first.
  */
-export const DEPLOYMENTS_VIEW = `
+import { api, enc } from "./api.js";
+import { badge, errorBox, h, replace, table } from "./dom.js";
+import { ABSENT } from "./format.js";
+import type { View } from "./router.js";
+import type { Deployment } from "./types.js";
+
 const DEPLOYMENTS_REFRESH_MS = 3000;
 
-VIEWS.deployments = async (view) => {
+export const deploymentsView: View = async (view, { every }) => {
   const errors = h("div", { class: "errors" });
   const updated = h("span", { class: "dim" });
   const body = h("div", { class: "deployments" });
@@ -17,16 +22,14 @@ VIEWS.deployments = async (view) => {
     h(
       "p",
       { class: "dim" },
-      "Deploy with POST /deploy or tokenforge deploy; the list refreshes every " +
-        DEPLOYMENTS_REFRESH_MS / 1000 +
-        " s.",
+      `Deploy with POST /deploy or tokenforge deploy; the list refreshes every ${DEPLOYMENTS_REFRESH_MS / 1000} s.`,
     ),
   );
 
-  async function remove(d) {
-    if (!window.confirm("Delete the deployment " + d.id + " (" + d.model + " on " + d.runtime + ")?")) return;
+  async function remove(d: Deployment) {
+    if (!window.confirm(`Delete the deployment ${d.id} (${d.model} on ${d.runtime})?`)) return;
     try {
-      await api("DELETE", "/deployments/" + enc(d.id));
+      await api("DELETE", `/deployments/${enc(d.id)}`);
       await refresh();
     } catch (err) {
       replace(errors, errorBox(err));
@@ -34,8 +37,8 @@ VIEWS.deployments = async (view) => {
   }
 
   async function refresh() {
-    const list = await api("GET", "/deployments");
-    replace(updated, "updated " + new Date().toLocaleTimeString());
+    const list = await api<Deployment[]>("GET", "/deployments");
+    replace(updated, `updated ${new Date().toLocaleTimeString()}`);
     if (list.length === 0) {
       replace(body, h("p", { class: "empty" }, "No deployments."));
       return;
@@ -46,7 +49,7 @@ VIEWS.deployments = async (view) => {
         { "data-id": d.id },
         h("td", { class: "mono" }, d.id),
         h("td", {}, d.model),
-        h("td", {}, d.runtime, d.quant ? h("span", { class: "dim" }, " " + d.quant) : null),
+        h("td", {}, d.runtime, d.quant ? h("span", { class: "dim" }, ` ${d.quant}`) : null),
         h("td", {}, d.target),
         h("td", { class: "num" }, d.replicas),
         h("td", { class: "deployment-status" }, badge(d.status)),
@@ -71,4 +74,3 @@ VIEWS.deployments = async (view) => {
 
   await every(DEPLOYMENTS_REFRESH_MS, refresh, errors);
 };
-`;

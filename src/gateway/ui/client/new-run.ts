@@ -3,19 +3,33 @@
  * (YAML is read by the gateway at POST /ui/config), sent to POST /benchmarks/run. A refused config
  * shows the gateway's message with every problem listed; an accepted one opens the new run.
  */
-export const NEW_RUN_VIEW = String.raw`
+import { api, runHref } from "./api.js";
+import { type Attrs, errorBox, fieldValue, h, replace } from "./dom.js";
+import type { View } from "./router.js";
+
 /** A number as typed; text that is no number is sent as it is, for the gateway to name. */
-function numberField(v) {
+function numberField(v: string): number | string | undefined {
   const t = String(v).trim();
   if (t === "") return undefined;
   const n = Number(t);
   return Number.isFinite(n) ? n : t;
 }
 
-VIEWS.new = async (view) => {
+const EXAMPLE = [
+  "model: synthetic:tiny",
+  "runtimes: [llamacpp]",
+  "workloads:",
+  "  - name: w",
+  "    qps: 4",
+  "    num_requests: 40",
+  "    prompt_len: 64",
+  "    gen_tokens: 32",
+].join("\n");
+
+export const newRunView: View = async (view, { go }) => {
   const errors = h("div", { class: "errors", "aria-live": "polite" });
-  const field = (label, name, attrs) =>
-    h("label", {}, h("span", {}, label), h("input", Object.assign({ name }, attrs || {})));
+  const field = (label: string, name: string, attrs?: Attrs) =>
+    h("label", {}, h("span", {}, label), h("input", { name, ...attrs }));
   const mode = h(
     "select",
     { name: "mode", "aria-label": "load kind" },
@@ -50,22 +64,12 @@ VIEWS.new = async (view) => {
     ),
     h("button", { type: "submit" }, "Start run"),
   );
-  const example = [
-    "model: synthetic:tiny",
-    "runtimes: [llamacpp]",
-    "workloads:",
-    "  - name: w",
-    "    qps: 4",
-    "    num_requests: 40",
-    "    prompt_len: 64",
-    "    gen_tokens: 32",
-  ].join("\n");
   const raw = h("textarea", {
     name: "config",
     rows: 14,
     cols: 80,
     spellcheck: "false",
-    placeholder: example,
+    placeholder: EXAMPLE,
   });
   const rawForm = h(
     "form",
@@ -81,12 +85,12 @@ VIEWS.new = async (view) => {
     h("details", {}, h("summary", {}, "Or paste a whole config (YAML or JSON)"), rawForm),
   );
 
-  async function start(body) {
+  async function start(body: unknown) {
     const buttons = view.querySelectorAll("button");
     for (const b of buttons) b.disabled = true;
     replace(errors);
     try {
-      const run = await api("POST", "/benchmarks/run", body);
+      const run = await api<{ id: string }>("POST", "/benchmarks/run", body);
       go(runHref(run.id));
     } catch (err) {
       replace(errors, errorBox(err));
@@ -97,8 +101,8 @@ VIEWS.new = async (view) => {
 
   form.addEventListener("submit", (e) => {
     e.preventDefault();
-    const f = (k) => form.elements.namedItem(k).value;
-    const workload = { name: f("name").trim() };
+    const f = (k: string) => fieldValue(form, k);
+    const workload: Record<string, string | number> = { name: f("name").trim() };
     const load = numberField(f("rate"));
     if (load !== undefined) workload[f("mode")] = load;
     for (const k of ["num_requests", "prompt_len", "gen_tokens"]) {
@@ -115,7 +119,7 @@ VIEWS.new = async (view) => {
   rawForm.addEventListener("submit", async (e) => {
     e.preventDefault();
     replace(errors);
-    let body;
+    let body: unknown;
     try {
       body = await api("POST", "/ui/config", raw.value, "text/plain");
     } catch (err) {
@@ -125,4 +129,3 @@ VIEWS.new = async (view) => {
     await start(body);
   });
 };
-`;

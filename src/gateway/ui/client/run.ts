@@ -3,11 +3,16 @@
  * workload × runtime, the artifacts, and the run's own HTML report in a sandboxed frame (scripts
  * allowed for its charts, no access to this page or the API).
  */
-export const RUN_VIEW = `
+import { api, artifactHref, enc } from "./api.js";
+import { badge, type Child, errorBox, h, replace, table } from "./dom.js";
+import { ABSENT, duration, fmt, fmtTime } from "./format.js";
+import type { View } from "./router.js";
+import type { Progress, Run, RunResult, Summary } from "./types.js";
+
 const RUN_POLL_MS = 1000;
 
-function resultsTable(results) {
-  const pair = (s, k) => (s ? fmt(s[k]) : ABSENT);
+function resultsTable(results: RunResult[]) {
+  const pair = (s: Summary | undefined, k: keyof Summary) => (s ? fmt(s[k]) : ABSENT);
   const rows = results.map((r) => {
     const m = r.metrics || {};
     const c = m.counts || {};
@@ -16,11 +21,7 @@ function resultsTable(results) {
       {},
       h("td", { class: "name" }, r.workload),
       h("td", { class: "name" }, r.runtime),
-      h(
-        "td",
-        { class: "num" },
-        (c.ok ?? ABSENT) + " / " + (c.errored ?? ABSENT) + " / " + (c.incomplete ?? ABSENT),
-      ),
+      h("td", { class: "num" }, `${c.ok ?? ABSENT} / ${c.errored ?? ABSENT} / ${c.incomplete ?? ABSENT}`),
       h("td", { class: "num" }, pair(m.ttftMs, "p50")),
       h("td", { class: "num" }, pair(m.ttftMs, "p99")),
       h("td", { class: "num" }, pair(m.tpotMs, "p50")),
@@ -46,29 +47,22 @@ function resultsTable(results) {
   );
 }
 
-function progressBlock(p) {
+function progressBlock(p: Progress) {
   return h(
     "div",
     { class: "progress" },
-    h("div", {}, p.workload + " on " + p.runtime + ": " + p.phase + " " + p.done + " / " + p.total),
+    h("div", {}, `${p.workload} on ${p.runtime}: ${p.phase} ${p.done} / ${p.total}`),
     h("progress", { max: String(Math.max(1, p.total)), value: String(p.done) }),
     h(
       "div",
       { class: "dim" },
-      p.inFlight +
-        " in flight, " +
-        p.errors +
-        " errors, " +
-        fmt(p.achievedRate) +
-        " req/s sent, TTFT p50 " +
-        fmt(p.ttftP50Ms) +
-        " ms",
+      `${p.inFlight} in flight, ${p.errors} errors, ${fmt(p.achievedRate)} req/s sent, TTFT p50 ${fmt(p.ttftP50Ms)} ms`,
     ),
   );
 }
 
-VIEWS.run = async (view, params) => {
-  const id = params[0];
+export const runView: View = async (view, { params, every }) => {
+  const id = params[0]!;
   const errors = h("div", { class: "errors" });
   const actionErrors = h("div", { class: "errors" });
   const body = h("div", {});
@@ -76,16 +70,16 @@ VIEWS.run = async (view, params) => {
 
   async function cancel() {
     try {
-      await api("POST", "/benchmarks/" + enc(id) + "/cancel");
+      await api("POST", `/benchmarks/${enc(id)}/cancel`);
       replace(actionErrors);
     } catch (err) {
       replace(actionErrors, errorBox(err));
     }
   }
 
-  function draw(run) {
+  function draw(run: Run): boolean {
     const active = run.status === "queued" || run.status === "running";
-    const item = (k, v) => h("div", {}, h("dt", {}, k), h("dd", {}, v));
+    const item = (k: string, v: Child) => h("div", {}, h("dt", {}, k), h("dd", {}, v));
     const meta = h(
       "dl",
       { class: "meta" },
@@ -120,7 +114,7 @@ VIEWS.run = async (view, params) => {
                 "li",
                 {},
                 h("a", { href: artifactHref(id, a.name) }, a.name),
-                h("span", { class: "dim" }, " " + fmt(a.bytes / 1024) + " KiB"),
+                h("span", { class: "dim" }, ` ${fmt(a.bytes / 1024)} KiB`),
               ),
             ),
           )
@@ -150,6 +144,5 @@ VIEWS.run = async (view, params) => {
   }
 
   // Polls while the run is queued or running; the last drawing (with the report) stays.
-  await every(RUN_POLL_MS, async () => draw(await api("GET", "/benchmarks/" + enc(id))), errors);
+  await every(RUN_POLL_MS, async () => draw(await api<Run>("GET", `/benchmarks/${enc(id)}`)), errors);
 };
-`;
