@@ -14,7 +14,7 @@ import { calibrateWithCounter, serverCounter } from "../src/bench/prompts.js";
 import { runPlan } from "../src/bench/runner.js";
 import { summarize } from "../src/bench/stats.js";
 import type { RequestTrace } from "../src/bench/types.js";
-import type { GroundTruth } from "../src/runtimes/sim/server.js";
+import type { GroundTruth } from "../src/runtimes/sim/ground-truth.js";
 import { writeResult } from "./lib/result.js";
 import { startSimProcess } from "./lib/sim-process.js";
 

@@ -14,8 +14,8 @@ import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { workloadOf } from "../src/bench/config.js";
+import { parseTarget, planCapacity, workloadArrivals } from "../src/capacity/capacity.js";
 import { simFit } from "../src/cli/sim.js";
-import { parseTarget, planCapacity, workloadArrivals } from "../src/runtimes/sim/capacity.js";
 import { describePerfModel } from "../src/runtimes/sim/perf-model.js";
 import { writeResult } from "./lib/result.js";
 

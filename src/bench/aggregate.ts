@@ -1,21 +1,15 @@
 /**
- * Reduces the per-request traces of one workload on one runtime to its metrics, in one pass over
- * the traces (an iterable or async iterable, so a JSONL file of 100k traces can stream through)
- * collecting into typed arrays. The definitions below are DESIGN.md's "Metric definitions"; they
- * are repeated in docs/metrics.md ("Benchmark metrics") and the two must agree.
- *
- * Conventions:
- * - Times are milliseconds (offsets from the run's start); throughputs are per second.
- * - Warmup traces (`warmup: true`) count only towards `warmupRequests`.
- * - Latency metrics (TTFT, E2E, TPOT, ITL) are taken over `ok` requests only, like vLLM's.
- * - Unknown is never zero: a summary over no values is absent (`undefined`), and every metric that
- *   skips requests says how many in `excluded`.
+ * Reduces the per-request traces of one workload on one runtime to its metrics (their definitions
+ * and conventions are in metric-types.ts), in one pass over the traces (an iterable or async
+ * iterable, so a JSONL file of 100k traces can stream through) collecting into typed arrays. Cost
+ * is priced by cost.ts and the notes on the figures are written by warnings.ts.
  */
-import { Float32Buffer, Float64Buffer, type Summary, summarize } from "./stats.js";
+import { costMetrics } from "./cost.js";
+import type { ErrorSample, TokenMismatch, WorkloadMetrics } from "./metric-types.js";
+import { Float32Buffer, Float64Buffer, summarize } from "./stats.js";
 import type { CostProfile, Outcome, RequestTrace, Slo } from "./types.js";
+import { describeLag, metricWarnings } from "./warnings.js";
 
-/** Client lag above this (p99, ms) means the client did not keep the schedule. */
-export const LAG_WARNING_P99_MS = 1;
 const MAX_ERROR_SAMPLES = 5;
 
 export interface AggregateContext {
@@ -35,134 +29,8 @@ export interface AggregateContext {
   queuedRequests?: number;
 }
 
-/** Up to five distinct failures, with how many requests failed that way. */
-export interface ErrorSample {
-  outcome: Exclude<Outcome, "ok">;
-  status?: number;
-  error: string;
-  count: number;
-}
-
-export interface TokenMismatch {
-  /** Non-warmup requests with server usage, the set every count below is over. */
-  compared: number;
-  /** Requests whose `usage.prompt_tokens` ≠ the planned prompt tokens. */
-  promptVsPlanned: number;
-  /** Requests whose `usage.completion_tokens` ≠ `max_tokens` (ignore_eos not honoured, or a stop). */
-  completionVsRequested: number;
-  /**
-   * Informational: requests without per-chunk token counts whose content-chunk count ≠
-   * `usage.completion_tokens`. Expected when a server sends several tokens per chunk.
-   */
-  completionVsChunks: number;
-  plannedPromptTokens: number;
-  serverPromptTokens: number;
-  requestedCompletionTokens: number;
-  serverCompletionTokens: number;
-}
-
-export interface CostMetrics {
-  dollarsPerHour: number;
-  /** dollarsPerHour × 10⁶ / (inputTokenThroughput × 3600); absent when that throughput is 0 or unknown. */
-  costPer1MInputTokens?: number;
-  /** dollarsPerHour × 10⁶ / (outputTokenThroughput × 3600); absent when 0 or unknown. */
-  costPer1MOutputTokens?: number;
-  /** dollarsPerHour × 10⁶ / (totalTokenThroughput × 3600); absent when 0 or unknown. */
-  costPer1MTotalTokens?: number;
-}
-
-export interface GoodputMetrics {
-  /** The SLOs the requests were held to (only the configured ones). */
-  slo: Slo;
-  /** Ok requests that met every configured SLO. */
-  met: number;
-  /** met / durationS; absent when the duration is 0 or unknown. */
-  requestsPerS?: number;
-  /** met / counts.total (a failed request misses its SLO); absent with no requests. */
-  fraction?: number;
-}
-
-export interface WorkloadMetrics {
-  /** Warmup requests seen; excluded from every other figure. */
-  warmupRequests: number;
-  /** Non-warmup requests by outcome. */
-  counts: { total: number; ok: number; errored: number; incomplete: number };
-  errorSamples: ErrorSample[];
-  /** The measured window (ms); absent when there was no non-warmup request and none was given. */
-  window?: { startMs: number; endMs: number };
-  /** (window end − window start) / 1000. */
-  durationS?: number;
-  offeredQps?: number;
-  tokenSource?: string;
-
-  /** TTFT: first content chunk − send, ok requests with at least one content chunk. */
-  ttftMs?: Summary;
-  /** First content chunk − scheduled: includes the client's own lag and any max_concurrency wait. */
-  ttftFromScheduledMs?: Summary;
-  /** E2E latency: end (last byte) − send, ok requests with an end. */
-  e2eMs?: Summary;
-  /** End − scheduled. */
-  e2eFromScheduledMs?: Summary;
-  /** TPOT per request: (E2E − TTFT) / (usage.completion_tokens − 1), ok requests with ≥ 2 tokens. */
-  tpotMs?: Summary;
-  /** ITL: every gap between consecutive content chunks, pooled across ok requests (vLLM's ITL). */
-  itlMs?: Summary;
-  /** Σ usage.completion_tokens / Σ content chunks over ok requests with usage and a chunk. */
-  tokensPerChunk?: number;
-  /** Client lag: send − scheduled, every non-warmup request. */
-  clientLagMs?: Summary;
-  /** Ok requests each metric skipped (and why it could not be computed for them). */
-  excluded: {
-    /** No content chunk. */
-    ttft: number;
-    /** No end time. */
-    e2e: number;
-    /** No usage, fewer than 2 completion tokens, no content chunk or no end. */
-    tpot: number;
-    /** Fewer than 2 content chunks (no gap to measure). */
-    itl: number;
-    /** No usage or no content chunk. */
-    tokensPerChunk: number;
-    /** Chunks whose token count is unknown (no chunkTokens and no usage): left out of the peak. */
-    peakOutputTokens: number;
-  };
-
-  /** Σ usage.prompt_tokens / Σ usage.completion_tokens over ok requests that reported usage. */
-  tokens: { input?: number; output?: number; usageMissing: number };
-  /** ok / durationS. */
-  requestThroughput?: number;
-  /** tokens.input / durationS; a lower bound when tokens.usageMissing > 0. */
-  inputTokenThroughput?: number;
-  /** tokens.output / durationS; a lower bound when tokens.usageMissing > 0. */
-  outputTokenThroughput?: number;
-  /** (tokens.input + tokens.output) / durationS. */
-  totalTokenThroughput?: number;
-  /** The most output tokens whose chunks arrived in one 1-second bin of the window (ok requests). */
-  peakOutputTokensPerS?: number;
-  /** Most ok requests in flight at once ([send, end) intervals). */
-  peakConcurrency?: number;
-
-  /** Absent when no SLO is configured. */
-  goodput?: GoodputMetrics;
-  tokenMismatch: TokenMismatch;
-  /** Absent when no cost profile was given. */
-  cost?: CostMetrics;
-
-  /** Requests that waited for max_concurrency, as the caller reported. */
-  queuedRequests?: number;
-  /** True when client lag p99 > 1 ms or any request waited for max_concurrency. */
-  lagWarning: boolean;
-  lagMessage?: string;
-  /** Human-readable notes on figures to read with care (lag, missing usage, token mismatches). */
-  warnings: string[];
-}
-
 function sloConfigured(slo: Slo): boolean {
   return slo.ttftMs !== undefined || slo.tpotMs !== undefined || slo.e2eMs !== undefined;
-}
-
-function fmt(n: number): string {
-  return Number.isInteger(n) ? String(n) : n.toFixed(2);
 }
 
 /** Accumulates traces one at a time; `finish` computes the metrics. */
@@ -367,25 +235,9 @@ export class Aggregator {
 
     const clientLagMs = summarize(this.lag.view());
     const queued = ctx.queuedRequests;
-    const lagMessages: string[] = [];
-    if (clientLagMs !== undefined && clientLagMs.p99 > LAG_WARNING_P99_MS) {
-      lagMessages.push(
-        `client lag p99 ${fmt(clientLagMs.p99)} ms > ${LAG_WARNING_P99_MS} ms: requests left later than scheduled, ` +
-          "so the offered load was lower than planned; TTFT from scheduled time includes the lag",
-      );
-    }
-    if (queued !== undefined && queued > 0) {
-      lagMessages.push(`${queued} request(s) waited for max_concurrency before being sent`);
-    }
     const ttftMs = summarize(this.ttft.view());
     const ttftFromScheduledMs = summarize(this.ttftSched.view());
-    if (lagMessages.length > 0 && ttftMs !== undefined && ttftFromScheduledMs !== undefined) {
-      lagMessages.push(
-        `TTFT p50/p99 from the scheduled time ${fmt(ttftFromScheduledMs.p50)}/${fmt(ttftFromScheduledMs.p99)} ms, ` +
-          `from send ${fmt(ttftMs.p50)}/${fmt(ttftMs.p99)} ms`,
-      );
-    }
-    const lagMessage = lagMessages.length > 0 ? lagMessages.join("; ") : undefined;
+    const lagMessage = describeLag(clientLagMs, queued, ttftMs, ttftFromScheduledMs);
 
     const m: WorkloadMetrics = {
       warmupRequests: this.warmup,
@@ -430,48 +282,16 @@ export class Aggregator {
         fraction: this.total > 0 ? this.goodMet / this.total : undefined,
       };
     }
-
     if (ctx.cost !== undefined) {
-      const perMillion = (throughput: number | undefined): number | undefined =>
-        throughput !== undefined && throughput > 0
-          ? (ctx.cost!.dollarsPerHour * 1e6) / (throughput * 3600)
-          : undefined;
-      m.cost = {
-        dollarsPerHour: ctx.cost.dollarsPerHour,
-        costPer1MInputTokens: perMillion(inputTokenThroughput),
-        costPer1MOutputTokens: perMillion(outputTokenThroughput),
-        costPer1MTotalTokens: perMillion(totalTokenThroughput),
-      };
+      m.cost = costMetrics(ctx.cost, {
+        input: inputTokenThroughput,
+        output: outputTokenThroughput,
+        total: totalTokenThroughput,
+      });
     }
 
-    m.warnings = this.warnings(m);
+    m.warnings = metricWarnings(m);
     return m;
-  }
-
-  private warnings(m: WorkloadMetrics): string[] {
-    const out: string[] = [];
-    if (m.lagMessage !== undefined) out.push(m.lagMessage);
-    if (m.tokens.usageMissing > 0) {
-      out.push(
-        `${m.tokens.usageMissing} of ${m.counts.ok} ok request(s) reported no usage: token throughputs count only ` +
-          "the requests that did (a lower bound), TPOT skips them",
-      );
-    }
-    const mm = m.tokenMismatch;
-    if (mm.promptVsPlanned > 0) {
-      out.push(
-        `${mm.promptVsPlanned} request(s) had a server prompt token count different from the plan ` +
-          `(planned ${mm.plannedPromptTokens}, server ${mm.serverPromptTokens} in total)`,
-      );
-    }
-    if (mm.completionVsRequested > 0) {
-      out.push(
-        `${mm.completionVsRequested} request(s) generated a different number of tokens than max_tokens ` +
-          `(requested ${mm.requestedCompletionTokens}, server ${mm.serverCompletionTokens} in total)`,
-      );
-    }
-    if (m.counts.total > 0 && m.counts.ok === 0) out.push("no request succeeded");
-    return out;
   }
 
   /** Max over 1-second bins [start + k s, start + (k+1) s) of the output tokens whose chunk arrived in it. */

@@ -7,7 +7,7 @@
  * result file are read.
  */
 import { readFile } from "node:fs/promises";
-import type { WorkloadMetrics } from "./aggregate.js";
+import type { WorkloadMetrics } from "./metric-types.js";
 import type { Summary } from "./stats.js";
 
 export const RESULT_SCHEMA_PREFIX = "tokenforge.bench.result/";

@@ -4,7 +4,7 @@
  * request rates. The result is the latency–throughput curve and the highest measured rate at
  * which at least 99 % of requests met every SLO.
  */
-import type { WorkloadMetrics } from "./aggregate.js";
+import type { WorkloadMetrics } from "./metric-types.js";
 import type { Workload } from "./types.js";
 
 /** A rate meets the SLOs when at least this fraction of its requests met all of them. */

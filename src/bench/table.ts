@@ -2,8 +2,8 @@
  * Terminal tables: the metrics of each workload × runtime in one row, and a comparison of two
  * runs. Absent values show as "–"; cells are aligned on their plain text and colored after.
  */
-import type { WorkloadMetrics } from "./aggregate.js";
 import { type Comparison, NOISE_SIGMAS, type Verdict } from "./compare.js";
+import type { WorkloadMetrics } from "./metric-types.js";
 
 export interface TableRow {
   workload: string;

@@ -13,7 +13,7 @@
  * - `duration` is TokenForge's measured window (first send → last end), not the wall time of the
  *   benchmark coroutine; `max_output_tokens_per_s` counts each chunk's tokens, not one per chunk.
  */
-import type { WorkloadMetrics } from "./aggregate.js";
+import type { WorkloadMetrics } from "./metric-types.js";
 import type { Summary } from "./stats.js";
 import type { RequestTrace } from "./types.js";
 

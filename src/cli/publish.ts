@@ -1,7 +1,7 @@
 /** `tokenforge publish RESULTS... --out DIR [--cost PROFILE] [--history N]`: the results site. */
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import { loadCostProfile } from "../bench/config.js";
+import { loadCostProfile } from "../bench/cost-profile.js";
 import { publish } from "../site/publish.js";
 import { positiveInt } from "./parse.js";
 

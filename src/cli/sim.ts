@@ -9,16 +9,17 @@ import type { Command } from "commander";
 import { loadConfig, workloadOf } from "../bench/config.js";
 import { readTraces } from "../bench/trace-io.js";
 import type { Workload } from "../bench/types.js";
-import { TokenForgeError } from "../errors.js";
 import {
   type CapacityResult,
   parseTarget,
   planCapacity,
   targetName,
   workloadArrivals,
-} from "../runtimes/sim/capacity.js";
+} from "../capacity/capacity.js";
+import { fitPerfModel } from "../capacity/fit.js";
+import { FitError, type FitReport, type TraceLine } from "../capacity/fit-types.js";
+import { TokenForgeError } from "../errors.js";
 import { runSim } from "../runtimes/sim/cli.js";
-import { FitError, type FitReport, fitPerfModel, type TraceLine } from "../runtimes/sim/fit.js";
 import { describePerfModel, loadPerfModel, toPerfModelFile } from "../runtimes/sim/perf-model.js";
 import { positiveInt, positiveNumber, seedArg } from "./parse.js";
 

@@ -5,7 +5,7 @@
  * only the curves and timelines are computed here, from the traces.
  */
 import { existsSync } from "node:fs";
-import type { WorkloadMetrics } from "../bench/aggregate.js";
+import type { WorkloadMetrics } from "../bench/metric-types.js";
 import type { Summary } from "../bench/stats.js";
 import { type ReportInput, readReportInput, tracesPathOf } from "./load.js";
 import type { TimelineSeries } from "./timeline.js";

@@ -8,24 +8,9 @@ import type { ChartLibrary } from "./assets.js";
 import { type ChartDraft, type ChartSpec, RuntimeColors, sweepCharts, workloadCharts } from "./charts.js";
 import { CLIENT_SCRIPT } from "./client.js";
 import type { ReportData, SummaryRow, SweepSection } from "./data.js";
+import { escapeHtml, jsonForScript } from "./html-escape.js";
 
 const ABSENT = "–";
-
-/** Escapes text for HTML content and quoted attribute values. */
-export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-/**
- * JSON that is safe inside `<script type="application/json">`: `<`, `>` and `&` as \u escapes (so
- * neither `</script>` nor `<!--` can appear), and U+2028/U+2029 escaped too. Still valid JSON.
- */
-export function jsonForScript(value: unknown): string {
-  return JSON.stringify(value).replace(
-    /[<>&\u2028\u2029]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
-  );
-}
 
 const num = (v: number | undefined) => (v === undefined ? ABSENT : formatValue(v));
 const dollars = (v: number | undefined) => (v === undefined ? ABSENT : `$${formatValue(v)}`);

@@ -1,8 +1,10 @@
 /**
  * The published results site's data: one entry per (run, workload, runtime), a history of the
  * last N runs per model and engine, and every cost recomputed from the cost profile given at
- * publish time, so publishing again with a new price updates every figure.
+ * publish time (by bench/cost.ts's formula), so publishing again with a new price updates every
+ * figure.
  */
+import { costPer1M } from "../bench/cost.js";
 import type { BenchResult } from "../bench/run.js";
 import type { CostProfile } from "../bench/types.js";
 
@@ -75,12 +77,6 @@ export function entriesOf(result: BenchResult): SiteEntry[] {
       if (m.e2eMs) entry.e2eP99Ms = m.e2eMs.p99;
       return entry;
     });
-}
-
-/** $ per 1M tokens at a throughput: $/hour × 10⁶ / (tokens/s × 3600); absent without a rate. */
-export function costPer1M(dollarsPerHour: number, tokensPerS: number | undefined): number | undefined {
-  if (tokensPerS === undefined || !(tokensPerS > 0)) return undefined;
-  return (dollarsPerHour * 1e6) / (tokensPerS * 3600);
 }
 
 /**

@@ -4,26 +4,10 @@
  * text is escaped; the data is embedded as JSON that cannot close its script element.
  */
 
-import { HOURS_PER_YEAR } from "../bench/config.js";
+import { amortizedHourly, HOURS_PER_YEAR } from "../bench/cost.js";
 import type { CostProfile } from "../bench/types.js";
+import { escapeHtml, jsonForScript } from "../report/html-escape.js";
 import { headline, type SiteData, type SiteEntry } from "./data.js";
-
-export function esc(s: string): string {
-  return s.replace(
-    /[&<>"']/g,
-    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!,
-  );
-}
-
-/** JSON safe inside `<script type="application/json">`: no `<`, `&`, U+2028 or U+2029 left raw. */
-export function scriptJson(value: unknown): string {
-  return JSON.stringify(value)
-    .replace(/</g, "\\u003c")
-    .replace(/>/g, "\\u003e")
-    .replace(/&/g, "\\u0026")
-    .replace(/\u2028/g, "\\u2028")
-    .replace(/\u2029/g, "\\u2029");
-}
 
 const num = (x: number | undefined, digits = 1) =>
   x === undefined ? "–" : x >= 100 ? x.toFixed(0) : x.toFixed(digits);
@@ -38,9 +22,9 @@ th:first-child,td:first-child,th.l,td.l{text-align:left}th{background:#f4f4f6}co
 function page(title: string, body: string, data: SiteData): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>${esc(title)}</title><style>${STYLE}</style></head>
+<title>${escapeHtml(title)}</title><style>${STYLE}</style></head>
 <body>${body}
-<script type="application/json" id="tokenforge-site-data">${scriptJson(data)}</script>
+<script type="application/json" id="tokenforge-site-data">${jsonForScript(data)}</script>
 </body></html>
 `;
 }
@@ -54,13 +38,18 @@ export function costArithmetic(cost: (CostProfile & { source: string }) | undefi
   if (b.hourly !== undefined) {
     how = `$${b.hourly}/hour, as the profile states`;
   } else {
-    const hw = (b.price ?? 0) / ((b.amortizationYears ?? 1) * HOURS_PER_YEAR * (b.utilization ?? 1));
-    const energy = ((b.powerWatts ?? 0) / 1000) * (b.dollarsPerKwh ?? 0);
+    const { hardware: hw, energy } = amortizedHourly({
+      price: b.price ?? 0,
+      amortizationYears: b.amortizationYears ?? 1,
+      utilization: b.utilization ?? 1,
+      powerWatts: b.powerWatts ?? 0,
+      dollarsPerKwh: b.dollarsPerKwh ?? 0,
+    });
     how =
       `$${b.price} / (${b.amortizationYears} years × ${HOURS_PER_YEAR} h × ${b.utilization} utilization) = $${hw.toFixed(4)}/h for the hardware, ` +
       `+ ${b.powerWatts} W / 1000 × $${b.dollarsPerKwh}/kWh = $${energy.toFixed(4)}/h for energy`;
   }
-  return `<p>Costs use <code>${esc(cost.source)}</code>: ${esc(how)}, <b>$${cost.dollarsPerHour.toFixed(4)} per hour</b>.
+  return `<p>Costs use <code>${escapeHtml(cost.source)}</code>: ${escapeHtml(how)}, <b>$${cost.dollarsPerHour.toFixed(4)} per hour</b>.
 Cost per 1M tokens = $/hour × 10⁶ / (tokens/s × 3600), with prefill (input) and decode (output) tokens/s
 measured by the benchmark from the server's own token counts.</p>`;
 }
@@ -69,9 +58,9 @@ function rows(entries: SiteEntry[], withRun: boolean): string {
   return entries
     .map(
       (e) => `<tr${e.status === "incomplete" ? ' class="incomplete"' : ""}>
-<td>${esc(e.model)}</td><td class=l>${esc(e.engine)}</td><td class=l>${esc(e.workload)}</td>${withRun ? `<td class=l>${esc(e.runId)}${e.status === "incomplete" ? " (incomplete)" : ""}</td><td class=l>${esc(e.date.slice(0, 19).replace("T", " "))}</td>` : ""}
+<td>${escapeHtml(e.model)}</td><td class=l>${escapeHtml(e.engine)}</td><td class=l>${escapeHtml(e.workload)}</td>${withRun ? `<td class=l>${escapeHtml(e.runId)}${e.status === "incomplete" ? " (incomplete)" : ""}</td><td class=l>${escapeHtml(e.date.slice(0, 19).replace("T", " "))}</td>` : ""}
 <td>${num(e.prefillTokensPerS)}</td><td>${num(e.decodeTokensPerS)}</td><td>${num(e.ttftP50Ms)}</td><td>${num(e.tpotP50Ms, 2)}</td>
-<td>${usd(e.cost?.per1MInput)}</td><td>${usd(e.cost?.per1MOutput)}</td><td class=l>${esc(e.hardware)}</td></tr>`,
+<td>${usd(e.cost?.per1MInput)}</td><td>${usd(e.cost?.per1MOutput)}</td><td class=l>${escapeHtml(e.hardware)}</td></tr>`,
     )
     .join("\n");
 }
@@ -93,7 +82,7 @@ export function indexPage(site: SiteData): string {
 <a href="benchmark-results.json">benchmark-results.json</a>.</p>
 ${table(latest, false)}
 ${costArithmetic(site.costProfile)}
-<p class=note>Published ${esc(site.generatedAt)} by TokenForge; ${site.entries.length} results kept (the last ${site.history} runs per model and engine).</p>`,
+<p class=note>Published ${escapeHtml(site.generatedAt)} by TokenForge; ${site.entries.length} results kept (the last ${site.history} runs per model and engine).</p>`,
     site,
   );
 }

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Command } from "commander";
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
-import { aggregate, type WorkloadMetrics } from "../../src/bench/aggregate.js";
+import { aggregate } from "../../src/bench/aggregate.js";
 import {
   compareMetric,
   compareResults,
@@ -15,6 +15,7 @@ import {
   standardErrorFactor,
   validateResultFile,
 } from "../../src/bench/compare.js";
+import type { WorkloadMetrics } from "../../src/bench/metric-types.js";
 import type { Summary } from "../../src/bench/stats.js";
 import { renderComparison, renderTable } from "../../src/bench/table.js";
 import { registerCompareCommand, runCompare } from "../../src/cli/compare.js";

@@ -2,15 +2,9 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import {
-  ConfigError,
-  configFromObject,
-  costProfile,
-  defaultConfig,
-  loadConfig,
-  loadCostProfile,
-  parseConfig,
-} from "../../src/bench/config.js";
+import { configFromObject, defaultConfig, loadConfig, parseConfig } from "../../src/bench/config.js";
+import { ConfigError } from "../../src/bench/config-text.js";
+import { costProfile, loadCostProfile } from "../../src/bench/cost-profile.js";
 import { TokenForgeError } from "../../src/errors.js";
 
 const ORIGINAL = `model: meta-llama/Llama-3-8b-instruct

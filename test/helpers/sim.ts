@@ -6,8 +6,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import { request } from "undici";
+import type { GroundTruth } from "../../src/runtimes/sim/ground-truth.js";
 import type { PerfModelFile } from "../../src/runtimes/sim/perf-model.js";
-import type { GroundTruth, SimOptions } from "../../src/runtimes/sim/server.js";
+import type { SimOptions } from "../../src/runtimes/sim/server.js";
 
 export type { GroundTruth };
 

@@ -21,7 +21,8 @@ import type { RequestTrace } from "../../src/bench/types.js";
 import { registerReportCommand, runReport } from "../../src/cli/report.js";
 import { chartLibrary, inlineScript } from "../../src/report/assets.js";
 import { loadReportData } from "../../src/report/data.js";
-import { escapeHtml, jsonForScript, renderReport } from "../../src/report/html.js";
+import { renderReport } from "../../src/report/html.js";
+import { escapeHtml, jsonForScript } from "../../src/report/html-escape.js";
 import { writeReport } from "../../src/report/write.js";
 
 const dir = mkdtempSync(join(tmpdir(), "tokenforge-report-html-"));

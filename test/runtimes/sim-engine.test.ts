@@ -7,6 +7,7 @@ import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { replay } from "../../src/capacity/replay.js";
 import { PerfEngine } from "../../src/runtimes/sim/engine.js";
 import {
   decodeStepMs,
@@ -16,7 +17,6 @@ import {
   toPerfModel,
   toPerfModelFile,
 } from "../../src/runtimes/sim/perf-model.js";
-import { replay } from "../../src/runtimes/sim/replay.js";
 
 /** 1,000 prefill tokens/s (1 ms a token) + 2 ms per prefill step; decode 10 + 1 ms per sequence. */
 const MODEL: PerfModel = {

@@ -11,17 +11,19 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { workloadOf } from "../../src/bench/config.js";
 import { runBenchmark } from "../../src/bench/run.js";
+import { parseTarget, planCapacity, workloadArrivals } from "../../src/capacity/capacity.js";
+import { fitPerfModel } from "../../src/capacity/fit.js";
+import { weightedLine } from "../../src/capacity/fit-math.js";
+import type { TraceLine } from "../../src/capacity/fit-types.js";
+import { replay, replayMetrics, replayTraces, type SimArrival } from "../../src/capacity/replay.js";
 import { simFit } from "../../src/cli/sim.js";
 import { RuntimeRegistry } from "../../src/runtimes/registry.js";
-import { parseTarget, planCapacity, workloadArrivals } from "../../src/runtimes/sim/capacity.js";
-import { fitPerfModel, type TraceLine, weightedLine } from "../../src/runtimes/sim/fit.js";
 import {
   loadPerfModel,
   type PerfModel,
   toPerfModel,
   toPerfModelFile,
 } from "../../src/runtimes/sim/perf-model.js";
-import { replay, replayMetrics, replayTraces, type SimArrival } from "../../src/runtimes/sim/replay.js";
 import { type SimChild, startSimChild } from "../helpers/sim.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");

@@ -7,9 +7,10 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { costProfile } from "../../src/bench/config.js";
+import { costPer1M } from "../../src/bench/cost.js";
+import { costProfile } from "../../src/bench/cost-profile.js";
 import { type BenchResult, RESULT_SCHEMA } from "../../src/bench/run.js";
-import { costPer1M, SITE_SCHEMA, type SiteData } from "../../src/site/data.js";
+import { SITE_SCHEMA, type SiteData } from "../../src/site/data.js";
 import { publish } from "../../src/site/publish.js";
 
 const dir = mkdtempSync(join(tmpdir(), "tokenforge-site-"));

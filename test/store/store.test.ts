@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { WorkloadMetrics } from "../../src/bench/aggregate.js";
+import type { WorkloadMetrics } from "../../src/bench/metric-types.js";
 import { readEnv } from "../../src/config.js";
 import { isTokenForgeError } from "../../src/errors.js";
 import type { DeploymentSpec } from "../../src/spec/deployment.js";

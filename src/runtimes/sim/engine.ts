@@ -2,7 +2,7 @@
  * The simulated engine: a continuous-batching scheduler whose step times follow a performance
  * model (perf-model.ts). It keeps no clock of its own: a driver calls `beginStep()` for the next
  * step's duration and `endStep()` when that time has passed, in real time (the sim server) or in
- * virtual time (replay.ts), so both run exactly the same scheduling.
+ * virtual time (`capacity/replay.ts`), so both run exactly the same scheduling.
  *
  * Each step, waiting sequences are admitted first-come first-served while the running batch has
  * room (`maxBatch`) and the KV cache can hold their prompt plus all their output tokens (reserved

@@ -81,6 +81,9 @@ export function resolveOptions(opts: SimOptions) {
   };
 }
 
+/** The options with their defaults filled, as the server runs with them. */
+export type ResolvedSimOptions = ReturnType<typeof resolveOptions>;
+
 /** A performance model times every token itself: fixed delays and multi-token chunks contradict it. */
 function perfOption(opts: SimOptions): PerfModel | undefined {
   if (opts.perf === undefined) return undefined;

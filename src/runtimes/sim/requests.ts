@@ -171,5 +171,3 @@ export function planOf(body: unknown, chat: boolean, model: string, maxModelLen:
   }
   return { chat, stream, includeUsage, continuousUsage, promptTokens, maxTokens };
 }
-
-/** A JSON string's inside (no quotes); ids from headers are usually safe as they are. */

@@ -7,10 +7,11 @@
  * Requests are routed round-robin over replicas, as the gateway does over a deployment's ready
  * replicas; each replica schedules independently.
  */
-import { aggregate, type WorkloadMetrics } from "../../bench/aggregate.js";
-import type { RequestTrace } from "../../bench/types.js";
-import { PerfEngine } from "./engine.js";
-import type { PerfModel } from "./perf-model.js";
+import { aggregate } from "../bench/aggregate.js";
+import type { WorkloadMetrics } from "../bench/metric-types.js";
+import type { RequestTrace } from "../bench/types.js";
+import { PerfEngine } from "../runtimes/sim/engine.js";
+import type { PerfModel } from "../runtimes/sim/perf-model.js";
 
 export interface SimArrival {
   atMs: number;

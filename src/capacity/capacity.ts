@@ -5,12 +5,12 @@
  * (replay.ts, round-robin as the gateway routes) until every target holds.
  */
 
-import type { WorkloadMetrics } from "../../bench/aggregate.js";
-import { loopMode, planLengths } from "../../bench/plan.js";
-import type { Summary } from "../../bench/stats.js";
-import type { Workload } from "../../bench/types.js";
-import { TokenForgeError } from "../../errors.js";
-import type { PerfModel } from "./perf-model.js";
+import type { WorkloadMetrics } from "../bench/metric-types.js";
+import { loopMode, planLengths } from "../bench/plan.js";
+import type { Summary } from "../bench/stats.js";
+import type { Workload } from "../bench/types.js";
+import { TokenForgeError } from "../errors.js";
+import type { PerfModel } from "../runtimes/sim/perf-model.js";
 import { replay, replayMetrics, type SimArrival } from "./replay.js";
 
 export const TARGET_METRICS = ["ttft", "tpot", "itl", "e2e"] as const;

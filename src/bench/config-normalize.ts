@@ -1,0 +1,119 @@
+/**
+ * Normalizes a config without problems into `BenchConfig` (types.ts): camelCase, every default of
+ * docs/workloads.md filled, paths resolved against the config's folder, target URLs without a
+ * trailing slash or `/v1`, each workload's seed derived from the config's, and the top-level SLOs
+ * merged under each workload's own.
+ */
+import { resolve } from "node:path";
+import type {
+  BenchConfigFile,
+  DatasetFile,
+  DistributionFile,
+  SloFile,
+  WorkloadFile,
+} from "./config-schema.js";
+import type {
+  Arrival,
+  BenchConfig,
+  CostProfile,
+  Dataset,
+  Distribution,
+  Slo,
+  Warmup,
+  Workload,
+} from "./types.js";
+
+export const DEFAULT_NUM_REQUESTS = 100;
+
+export function normalize(
+  file: BenchConfigFile,
+  baseDir: string,
+  cost: CostProfile | undefined,
+): BenchConfig {
+  const seed = file.seed ?? 0;
+  const targets: Record<string, string> = {};
+  const targetAuth: Record<string, { apiKeyEnv: string }> = {};
+  for (const [name, target] of Object.entries(file.targets ?? {})) {
+    const url = typeof target === "string" ? target : target.url;
+    targets[name] = url.replace(/\/+$/, "").replace(/\/v1$/, "");
+    if (typeof target !== "string" && target.api_key_env !== undefined) {
+      targetAuth[name] = { apiKeyEnv: target.api_key_env };
+    }
+  }
+  const out: BenchConfig = {
+    model: file.model,
+    runtimes: [...file.runtimes],
+    targets,
+    workloads: file.workloads.map((w, i) => workload(w, i, seed, file.slo ?? {}, baseDir)),
+    seed,
+  };
+  if (Object.keys(targetAuth).length > 0) out.targetAuth = targetAuth;
+  if (cost) out.cost = cost;
+  return out;
+}
+
+function workload(
+  w: WorkloadFile,
+  index: number,
+  topSeed: number,
+  topSlo: SloFile,
+  baseDir: string,
+): Workload {
+  const out: Workload = {
+    name: w.name,
+    warmup: warmup(w.warmup),
+    promptLen: distribution(w.prompt_len),
+    genTokens: distribution(w.gen_tokens),
+    dataset: dataset(w.dataset, baseDir),
+    prefix: { length: w.prefix?.length ?? 0, ratio: w.prefix?.ratio ?? 0 },
+    endpoint: w.endpoint ?? "completions",
+    stream: w.stream ?? true,
+    arrival: arrival(w),
+    slo: slo({ ...topSlo, ...w.slo }),
+    seed: w.seed ?? (topSeed + index) >>> 0,
+  };
+  if (typeof w.qps === "number") out.qps = w.qps;
+  if (w.concurrency !== undefined) out.concurrency = w.concurrency;
+  if (w.max_concurrency !== undefined) out.maxConcurrency = w.max_concurrency;
+  if (w.duration_s !== undefined) out.durationS = w.duration_s;
+  else out.numRequests = w.num_requests ?? DEFAULT_NUM_REQUESTS;
+  if (w.sweep) out.sweep = { points: w.sweep.points };
+  return out;
+}
+
+function warmup(w: WorkloadFile["warmup"]): Warmup {
+  if (w === undefined) return { requests: 0 };
+  if (typeof w === "number") return { requests: w };
+  return w.seconds !== undefined ? { seconds: w.seconds } : { requests: w.requests ?? 0 };
+}
+
+function distribution(d: DistributionFile): Distribution {
+  if (typeof d === "number") return { kind: "fixed", value: d };
+  if ("uniform" in d) return { kind: "uniform", min: d.uniform[0], max: d.uniform[1] };
+  if ("list" in d) return { kind: "list", values: [...d.list] };
+  const out: Distribution = { kind: "normal", mean: d.normal.mean, stdev: d.normal.stdev };
+  if (d.normal.min !== undefined) out.min = d.normal.min;
+  if (d.normal.max !== undefined) out.max = d.normal.max;
+  return out;
+}
+
+function dataset(d: DatasetFile | undefined, baseDir: string): Dataset {
+  if (d === undefined || d === "synthetic") return { kind: "synthetic" };
+  if ("sharegpt" in d) return { kind: "sharegpt", path: resolve(baseDir, d.sharegpt) };
+  return { kind: "jsonl", path: resolve(baseDir, d.jsonl), field: d.field ?? "prompt" };
+}
+
+function arrival(w: WorkloadFile): Arrival {
+  const a = w.arrival;
+  if (a === undefined || a === "poisson") return { kind: "poisson" };
+  if (a === "constant") return { kind: "constant" };
+  return { kind: "gamma", burstiness: a.gamma.burstiness };
+}
+
+function slo(s: SloFile): Slo {
+  const out: Slo = {};
+  if (s.ttft_ms !== undefined) out.ttftMs = s.ttft_ms;
+  if (s.tpot_ms !== undefined) out.tpotMs = s.tpot_ms;
+  if (s.e2e_ms !== undefined) out.e2eMs = s.e2e_ms;
+  return out;
+}
