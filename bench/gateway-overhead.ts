@@ -45,7 +45,7 @@ try {
     spawn(
       process.execPath,
       [
-        join(ROOT, "dist", "cli", "main.js"),
+        join(ROOT, "dist", "cli", "tokenforge.js"),
         "serve",
         "--port",
         String(gwPort),

@@ -25,7 +25,7 @@ const { values } = parseArgs({ options: { run: { type: "string" } } });
 let runDir = values.run;
 if (runDir === undefined) {
   runDir = join(ROOT, "results", `sim-fit-${new Date().toISOString().replaceAll(":", "-")}`);
-  const cli = join(ROOT, "dist", "cli", "main.js");
+  const cli = join(ROOT, "dist", "cli", "tokenforge.js");
   const args = [cli, "bench", join(ROOT, "configs", "sim-fit.yaml"), "--parallel", "8", "--out", runDir];
   console.log(`running: node ${args.join(" ")}`);
   const res = spawnSync(process.execPath, args, { stdio: "inherit" });

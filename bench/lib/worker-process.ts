@@ -30,7 +30,7 @@ export async function startWorkerProcess(
   const port = await freePort();
   const child: ChildProcess = spawn(
     process.execPath,
-    [join(ROOT, "dist", "cli", "main.js"), "worker", "--port", String(port), "--gpu", "off", ...args],
+    [join(ROOT, "dist", "cli", "tokenforge.js"), "worker", "--port", String(port), "--gpu", "off", ...args],
     { stdio: ["ignore", "inherit", "pipe"], env: { ...process.env, ...env } },
   );
   let stderr = "";

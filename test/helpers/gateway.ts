@@ -16,7 +16,7 @@ import type { Store } from "../../src/spec/store.js";
 import { FsArtifactStore } from "../../src/store/artifacts/index.js";
 import { openStore } from "../../src/store/db/open.js";
 
-export const CLI = join(import.meta.dirname, "..", "..", "src", "cli", "main.ts");
+export const CLI = join(import.meta.dirname, "..", "..", "src", "cli", "tokenforge.ts");
 /** How worker processes run TokenForge's own entry point under tsx. */
 export const SELF = { command: process.execPath, args: ["--import", "tsx", CLI] };
 

@@ -26,7 +26,7 @@ import { type S3TestServer, startS3Server } from "../helpers/s3-server.js";
 import { TEST_CACHE_DIR } from "../helpers/worker.js";
 
 const ADMIN_URL = process.env.TOKENFORGE_TEST_PG ?? "postgres://postgres@127.0.0.1:5432/postgres";
-const CLI = join(import.meta.dirname, "..", "..", "src", "cli", "main.ts");
+const CLI = join(import.meta.dirname, "..", "..", "src", "cli", "tokenforge.ts");
 const self = { command: process.execPath, args: ["--import", "tsx", CLI] };
 const database = `tf_e2e_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
 

@@ -18,6 +18,7 @@ import type { TraceLine } from "../../src/capacity/fit-types.js";
 import { replay, replayMetrics, replayTraces, type SimArrival } from "../../src/capacity/replay.js";
 import { simFit } from "../../src/cli/sim.js";
 import { RuntimeRegistry } from "../../src/runtimes/registry.js";
+import { simRuntime } from "../../src/runtimes/sim/index.js";
 import {
   loadPerfModel,
   type PerfModel,
@@ -27,7 +28,7 @@ import {
 import { type SimChild, startSimChild } from "../helpers/sim.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
-const CLI = join(ROOT, "src", "cli", "main.ts");
+const CLI = join(ROOT, "src", "cli", "tokenforge.ts");
 
 const TRUE: PerfModel = {
   prefillTokensPerS: 5000,
@@ -165,7 +166,7 @@ describe("a fit of a real run against the sim server", () => {
         workloads: [w("c1", 1, 12), w("c4", 4, 32)],
         seed: 11,
       },
-      runtimes: new RuntimeRegistry([]),
+      runtimes: new RuntimeRegistry([simRuntime({ command: process.execPath, args: [] })]),
       outDir: out,
     });
     let printed = "";
@@ -205,7 +206,7 @@ describe("a fit of a real run against the sim server", () => {
     });
     const result = await runBenchmark({
       config: { model: "sim", runtimes: ["sim"], targets: { sim: sim.url }, workloads: [workload], seed: 21 },
-      runtimes: new RuntimeRegistry([]),
+      runtimes: new RuntimeRegistry([simRuntime({ command: process.execPath, args: [] })]),
       outDir: join(dir, "busy"),
     });
     const measured = result.results[0]!.metrics;
