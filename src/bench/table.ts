@@ -3,6 +3,7 @@
  * runs. Absent values show as "–"; cells are aligned on their plain text and colored after.
  */
 import { type Comparison, NOISE_SIGMAS, type Verdict } from "./compare.js";
+import { ABSENT, formatValue } from "./format.js";
 import type { WorkloadMetrics } from "./metric-types.js";
 
 export interface TableRow {
@@ -14,8 +15,6 @@ export interface TableRow {
 export interface TableOptions {
   color?: boolean;
 }
-
-export const ABSENT = "–";
 
 type Align = "left" | "right";
 type Style = "bold" | "red" | "green" | "yellow" | "dim";
@@ -32,17 +31,6 @@ const ANSI: Record<Style, string> = {
   dim: "\x1b[2m",
 };
 const RESET = "\x1b[0m";
-
-/** A number with precision that suits its size; "–" when absent. */
-export function formatValue(v: number | undefined): string {
-  if (v === undefined || !Number.isFinite(v)) return ABSENT;
-  const a = Math.abs(v);
-  if (a >= 1000) return v.toFixed(0);
-  if (a >= 100) return v.toFixed(1);
-  if (a >= 1) return v.toFixed(2);
-  if (a === 0) return "0";
-  return v.toFixed(3);
-}
 
 function formatPct(v: number | undefined, signed: boolean): string {
   if (v === undefined || !Number.isFinite(v)) return ABSENT;

@@ -3,14 +3,12 @@
  * script), the charts are drawn by the inlined chart library from specs embedded as JSON. Nothing
  * is fetched at view time, which the page's Content-Security-Policy also enforces.
  */
-import { formatValue } from "../bench/table.js";
+import { ABSENT, formatValue } from "../bench/format.js";
 import type { ChartLibrary } from "./assets.js";
 import { type ChartDraft, type ChartSpec, RuntimeColors, sweepCharts, workloadCharts } from "./charts.js";
 import { CLIENT_SCRIPT } from "./client.js";
 import type { ReportData, SummaryRow, SweepSection } from "./data.js";
 import { escapeHtml, jsonForScript } from "./html-escape.js";
-
-const ABSENT = "–";
 
 const num = (v: number | undefined) => (v === undefined ? ABSENT : formatValue(v));
 const dollars = (v: number | undefined) => (v === undefined ? ABSENT : `$${formatValue(v)}`);

@@ -14,7 +14,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { type Browser, chromium, type Frame, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { formatValue } from "../../src/bench/table.js";
+import { formatValue } from "../../src/bench/format.js";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");

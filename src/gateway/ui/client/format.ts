@@ -3,17 +3,13 @@
  * finite number shows as "–".
  */
 
-export const ABSENT = "\u2013";
+import { ABSENT, formatValue } from "../../../bench/format.js";
+
+export { ABSENT };
 
 /** A number with precision that suits its size (as the terminal tables write it). */
 export function fmt(v: unknown): string {
-  if (typeof v !== "number" || !Number.isFinite(v)) return ABSENT;
-  const a = Math.abs(v);
-  if (a >= 1000) return v.toFixed(0);
-  if (a >= 100) return v.toFixed(1);
-  if (a >= 1) return v.toFixed(2);
-  if (a === 0) return "0";
-  return v.toFixed(3);
+  return typeof v === "number" ? formatValue(v) : ABSENT;
 }
 
 /** A percentage, "+" in front of a rise when signed. */
