@@ -18,6 +18,7 @@ import { percentile } from "../../src/bench/stats.js";
 import type { RequestTrace, Workload } from "../../src/bench/types.js";
 import { RuntimeRegistry } from "../../src/runtimes/registry.js";
 import { byId, type SimChild, type SimChildOptions, startSimChild } from "../helpers/sim.js";
+import { waitFor } from "../helpers/wait-for.js";
 
 const MODEL = "sim";
 
@@ -97,6 +98,18 @@ const fmt = (s: ReturnType<typeof stats>) =>
 
 /** The trace's id as the runner sent it in x-request-id. */
 const idOf = (prefix: string, t: RequestTrace) => `${prefix}-${t.warmup ? "w" : ""}${t.index}`;
+
+/** Waits until the sim has served a measured request whose id matches: a run is then under way. */
+async function firstServed(s: SimChild, id: RegExp): Promise<void> {
+  await waitFor(
+    async () => (await s.groundTruth()).some((g) => id.test(g.id) && g.status === 200 && !g.aborted),
+    {
+      what: `a request ${id} served to the end`,
+      timeoutMs: 30_000,
+      intervalMs: 50,
+    },
+  );
+}
 
 /** Most intervals [start, end] overlapping at once. */
 function maxOverlap(intervals: [number, number][]): number {
@@ -340,9 +353,10 @@ describe("interrupt", () => {
     const s = await sim({ ttftMs: 20, itlMs: 50, outputTokens: 20 });
     const w = workload({ numRequests: 100, qps: 20 });
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), 1500);
-    const { traces, summary, metrics } = await run(s, w, { prefix: "int", signal: controller.signal });
-    clearTimeout(timer);
+    const running = run(s, w, { prefix: "int", signal: controller.signal });
+    await firstServed(s, /^int-\d+$/);
+    controller.abort();
+    const { traces, summary, metrics } = await running;
     expect(summary.interrupted).toBe(true);
     expect(summary.notSent).toBeGreaterThan(0);
     expect(summary.sent + summary.notSent).toBe(100);
@@ -358,7 +372,9 @@ describe("interrupt", () => {
     expect(metrics.counts.total).toBe(summary.sent);
     // Every request the server saw the client abandon is incomplete on the client (one that the
     // server finished just as the client gave up may be incomplete without being abandoned).
-    await new Promise((r) => setTimeout(r, 200));
+    await waitFor(async () => (await s.groundTruth()).length === (await s.requests()), {
+      what: "the sim to record the end of every request it received",
+    });
     const outcomes = new Map(traces.map((t) => [idOf("int", t), t.outcome]));
     const abandoned = (await s.groundTruth()).filter((g) => g.aborted);
     expect(abandoned.length).toBeGreaterThan(0);
@@ -374,9 +390,8 @@ describe("interrupt", () => {
   it("runBenchmark writes result.json with status incomplete", async () => {
     const s = await sim({ ttftMs: 20, itlMs: 50, outputTokens: 20 });
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), 1500);
     const w = workload({ name: "long", numRequests: 100, qps: 20 });
-    const result = await runBenchmark({
+    const running = runBenchmark({
       config: {
         model: MODEL,
         runtimes: ["sim"],
@@ -388,7 +403,9 @@ describe("interrupt", () => {
       outDir,
       signal: controller.signal,
     });
-    clearTimeout(timer);
+    await firstServed(s, /^long-sim-\d+$/);
+    controller.abort();
+    const result = await running;
     expect(result.status).toBe("incomplete");
     expect(result.results).toHaveLength(1);
     const r = result.results[0]!;

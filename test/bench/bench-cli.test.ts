@@ -17,6 +17,7 @@ import { readEnv } from "../../src/config.js";
 import { llamaCppRuntime } from "../../src/runtimes/llamacpp/index.js";
 import { RuntimeRegistry } from "../../src/runtimes/registry.js";
 import { type SimChild, startSimChild } from "../helpers/sim.js";
+import { waitFor } from "../helpers/wait-for.js";
 import { TEST_CACHE_DIR } from "../helpers/worker.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
@@ -424,16 +425,14 @@ workloads:
       child.stderr.setEncoding("utf8").on("data", (d: string) => {
         stderr += d;
       });
-      // Interrupt once the measured phase has requests in flight.
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`never started: ${stderr}`)), 30_000);
-        child.stderr.on("data", () => {
-          if (stderr.includes("running long")) {
-            clearTimeout(timer);
-            setTimeout(resolve, 1500);
-          }
-        });
-      });
+      // Interrupt once the measured phase has served a request and has more in flight.
+      await waitFor(
+        async () => {
+          if (child.exitCode !== null) throw new Error(`bench exited ${child.exitCode}: ${stderr}`);
+          return (await slow.groundTruth()).some((g) => /^long-slow-\d+$/.test(g.id) && g.status === 200);
+        },
+        { what: "a measured request served", timeoutMs: 30_000, intervalMs: 50, detail: () => stderr },
+      );
       child.kill("SIGINT");
       const code = await new Promise<number | null>((resolve) => child.once("close", resolve));
 

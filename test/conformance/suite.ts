@@ -4,6 +4,7 @@
  * test is then skipped with that reason printed and attached to the skip (docs/conformance.md).
  */
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from "vitest";
+import { waitFor } from "../helpers/wait-for.js";
 
 /** `true` when the target can be checked for it; a string says why it cannot. */
 export type Can = true | string;
@@ -301,17 +302,18 @@ export function defineConformance(name: string, start: () => Promise<Conformance
         const cap = t.capabilities.runningRequests;
         need(ctx, "running requests back to 0 after a disconnect", cap);
         const running = cap as (target: ConformanceTarget) => Promise<number>;
-        const settled = async () => {
-          // A generation that kept going after its client left would hold the count well past this.
-          const deadline = performance.now() + 5000;
-          let now = await running(t);
-          while (now !== 0 && performance.now() < deadline) {
-            await new Promise((r) => setTimeout(r, 20));
-            now = await running(t);
-          }
-          return now;
+        // A generation that kept going after its client left would hold the count well past 5 s.
+        const settled = async (what: string) => {
+          let now = -1;
+          await waitFor(
+            async () => {
+              now = await running(t);
+              return now === 0;
+            },
+            { what, timeoutMs: 5000, detail: () => `${now} running` },
+          );
         };
-        expect(await settled()).toBe(0); // the previous test's request included
+        await settled("no request running, the previous test's abandoned one included");
         const abort = new AbortController();
         const res = await post(
           "/v1/completions",
@@ -323,7 +325,7 @@ export function defineConformance(name: string, start: () => Promise<Conformance
         expect(await running(t)).toBe(1);
         abort.abort();
         await reader.closed.catch(() => {});
-        expect(await settled()).toBe(0);
+        await settled("the abandoned request to stop running");
       });
     });
   });

@@ -7,6 +7,7 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { describe, it } from "vitest";
 import { freePort } from "../../src/control/local/free-port.js";
 import { transformersRuntime } from "../../src/runtimes/transformers/index.js";
+import { waitFor } from "../helpers/wait-for.js";
 import { defineConformance, healthRunning } from "./suite.js";
 
 const python = process.env.TOKENFORGE_PYTHON ?? "python3";
@@ -30,17 +31,16 @@ if (reason === undefined) {
       env: { ...process.env, ...spec.env },
     });
     const url = `http://127.0.0.1:${port}`;
-    const deadline = performance.now() + 300_000;
-    for (;;) {
-      const ok = await fetch(`${url}/health`).then(
-        (r) => r.status === 200,
-        () => false,
-      );
-      if (ok) break;
-      if (child.exitCode !== null || performance.now() > deadline)
-        throw new Error("the Transformers worker did not start");
-      await new Promise((r) => setTimeout(r, 500));
-    }
+    await waitFor(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`the Transformers worker exited ${child.exitCode}`);
+        return fetch(`${url}/health`).then(
+          (r) => r.status === 200,
+          () => false,
+        );
+      },
+      { what: "the Transformers worker to answer /health 200", timeoutMs: 300_000, intervalMs: 500 },
+    );
     return {
       url,
       model: "synthetic:tiny",

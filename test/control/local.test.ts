@@ -1,7 +1,9 @@
 /**
- * The local deployment backend: workers started as processes, `/health` awaited, crashes
- * restarted with backoff, failures reported, and no process left after delete or close. Most
- * tests use a stand-in worker (test/helpers/fake-worker.ts); one runs the real llama.cpp worker.
+ * The local deployment backend beyond the contract every backend meets
+ * (test/conformance/deployment-backend*.ts): replicas on their own ports, crashes restarted with
+ * backoff, failures reported with the worker's output, and no process left after delete or close,
+ * however the workers behave. Most tests use a stand-in worker (test/helpers/fake-worker.ts); one
+ * runs the real llama.cpp worker.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -16,7 +18,9 @@ import { llamaCppRuntime } from "../../src/runtimes/llamacpp/index.js";
 import { RuntimeRegistry } from "../../src/runtimes/registry.js";
 import type { DeploymentEvent, DeploymentSpec, DeploymentStatus } from "../../src/spec/deployment.js";
 import type { RuntimeDefinition } from "../../src/spec/runtime.js";
+import { FAKE_SPEC, FAST, statusWhen } from "../conformance/deployment-backend-local.js";
 import { type FakeWorkerBehaviour, fakeRuntime, processAlive, recordedPids } from "../helpers/fake-worker.js";
+import { waitFor } from "../helpers/wait-for.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 let dir: string;
@@ -41,14 +45,7 @@ function newPidFile(): string {
 }
 
 function backendWith(runtime: RuntimeDefinition, options: Partial<LocalBackendOptions> = {}): LocalBackend {
-  const backend = new LocalBackend({
-    runtimes: new RuntimeRegistry([runtime]),
-    healthIntervalMs: 25,
-    stopGraceMs: 500,
-    readyTimeoutMs: 10_000,
-    restart: { initialDelayMs: 50, maxDelayMs: 400, maxRestarts: 3 },
-    ...options,
-  });
+  const backend = new LocalBackend({ runtimes: new RuntimeRegistry([runtime]), ...FAST, ...options });
   backends.push(backend);
   return backend;
 }
@@ -62,41 +59,16 @@ function fakeBackend(
 }
 
 function spec(id: string, overrides: Partial<DeploymentSpec> = {}): DeploymentSpec {
-  return {
-    id,
-    model: "fake-model",
-    runtime: "fake",
-    replicas: 1,
-    resources: {},
-    target: "local",
-    engineArgs: [],
-    ...overrides,
-  };
+  return { ...FAKE_SPEC, id, ...overrides };
 }
 
-async function waitFor(
-  backend: LocalBackend,
-  id: string,
-  done: (s: DeploymentStatus) => boolean,
-  timeoutMs = 15_000,
-): Promise<DeploymentStatus> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const s = await backend.get(id);
-    if (s && done(s)) return s;
-    if (performance.now() > deadline) throw new Error(`timed out; status: ${JSON.stringify(s, null, 2)}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-/** The pids still alive after waiting up to `timeoutMs` for them to go. */
-async function survivors(pids: number[], timeoutMs = 3000): Promise<number[]> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const alive = pids.filter(processAlive);
-    if (alive.length === 0 || performance.now() > deadline) return alive;
-    await new Promise((r) => setTimeout(r, 25));
-  }
+/** Waits until none of `pids` is alive, naming the ones that are when time runs out. */
+async function allGone(pids: number[], timeoutMs = 3000): Promise<void> {
+  await waitFor(() => !pids.some(processAlive), {
+    what: "every worker process to be gone",
+    timeoutMs,
+    detail: () => `alive: ${pids.filter(processAlive).join(", ")}`,
+  });
 }
 
 async function caught(p: Promise<unknown>): Promise<TokenForgeError> {
@@ -112,13 +84,13 @@ async function caught(p: Promise<unknown>): Promise<TokenForgeError> {
 const kinds = (s: DeploymentStatus) => s.events.map((e) => e.kind);
 
 describe("local backend with stand-in workers", () => {
-  it("starts two replicas on distinct ports and becomes ready when both answer /health", async () => {
+  it("starts two replicas on distinct ports, and is ready once each answers /health as itself", async () => {
     const { backend } = fakeBackend();
     const created = await backend.create(spec("two", { replicas: 2 }));
     expect(created.state).toBe("pending");
     expect(kinds(created)).toEqual(["created"]);
 
-    const s = await waitFor(backend, "two", (d) => d.state === "ready");
+    const s = await statusWhen(backend, "two", (d) => d.state === "ready");
     expect(s.endpoints).toHaveLength(2);
     expect(new Set(s.endpoints).size).toBe(2);
     for (const r of s.replicas) {
@@ -132,21 +104,17 @@ describe("local backend with stand-in workers", () => {
     );
     expect(s.events.at(-1)).toMatchObject({ kind: "ready", message: "all 2 replica(s) ready" });
     expect(s.events.at(-1)?.replica).toBeUndefined();
-    for (const e of s.events) expect(new Date(e.at).toISOString()).toBe(e.at);
     expect(s.lastError).toBeUndefined();
-
-    await backend.delete("two");
-    expect(await survivors(recordedPids(pidFile))).toEqual([]);
   });
 
   it("restarts a crashed worker with backoff, records crashed/restarting events and counts the restart", async () => {
     const { backend } = fakeBackend((n) => ({ stderr: `fake worker #${n} says hello` }));
     await backend.create(spec("crash"));
-    const before = await waitFor(backend, "crash", (d) => d.state === "ready");
+    const before = await statusWhen(backend, "crash", (d) => d.state === "ready");
     const firstPid = before.replicas[0]!.pid!;
 
     process.kill(firstPid, "SIGKILL");
-    const after = await waitFor(
+    const after = await statusWhen(
       backend,
       "crash",
       (d) => d.state === "ready" && d.replicas[0]!.restarts === 1,
@@ -172,7 +140,7 @@ describe("local backend with stand-in workers", () => {
       stderr: "fake worker: cannot open model file",
     }));
     await backend.create(spec("dies"));
-    const s = await waitFor(backend, "dies", (d) => d.state === "failed");
+    const s = await statusWhen(backend, "dies", (d) => d.state === "failed");
     expect(s.replicas[0]).toMatchObject({ state: "failed", restarts: 3 });
     expect(s.endpoints).toEqual([]);
     expect(runtime.starts()).toBe(4);
@@ -193,47 +161,36 @@ describe("local backend with stand-in workers", () => {
       readyTimeoutMs: 600,
     });
     await backend.create(spec("slow"));
-    const s = await waitFor(backend, "slow", (d) => d.state === "failed");
+    const s = await statusWhen(backend, "slow", (d) => d.state === "failed");
     expect(s.lastError).toMatch(/was not ready within 600 ms/);
     expect(s.lastError).toContain("still loading…");
     expect(s.replicas[0]).toMatchObject({ state: "failed", restarts: 0 });
     expect(s.replicas[0]!.pid).toBeUndefined();
     expect(runtime.starts()).toBe(1);
-    expect(await survivors(recordedPids(pidFile))).toEqual([]);
+    await allGone(recordedPids(pidFile));
   });
 
   it("fails at once, without restarts, when the worker command cannot be spawned", async () => {
     const missing: RuntimeDefinition = {
+      ...fakeRuntime({ pidFile: newPidFile() }),
       name: "fake",
       description: "stand-in whose command does not exist",
       localProcess: () => ({ command: join(dir, "no-such-worker"), args: [], env: {} }),
     };
     const backend = backendWith(missing);
     await backend.create(spec("missing"));
-    const s = await waitFor(backend, "missing", (d) => d.state === "failed");
+    const s = await statusWhen(backend, "missing", (d) => d.state === "failed");
     expect(s.replicas[0]).toMatchObject({ state: "failed", restarts: 0 });
     expect(s.lastError).toMatch(/could not start: .*ENOENT/);
   });
 
-  it("deletes: stops the workers, reports stopping/stopped, forgets the id; a second delete is not_found", async () => {
+  it("reports stopping and then stopped to onEvent when a deployment is deleted", async () => {
     const events: DeploymentEvent[] = [];
     const { backend } = fakeBackend(() => ({}), { onEvent: (id, e) => id === "gone" && events.push(e) });
     await backend.create(spec("gone", { replicas: 2 }));
-    await waitFor(backend, "gone", (d) => d.state === "ready");
+    await statusWhen(backend, "gone", (d) => d.state === "ready");
     await backend.delete("gone");
     expect(events.slice(-2).map((e) => e.kind)).toEqual(["stopping", "stopped"]);
-    expect(await backend.get("gone")).toBeUndefined();
-    expect(await backend.list()).toEqual([]);
-    expect(await survivors(recordedPids(pidFile))).toEqual([]);
-
-    const again = await caught(backend.delete("gone"));
-    expect(again.code).toBe("not_found");
-    expect(again.status).toBe(404);
-    expect(again.message).toContain('"gone"');
-    expect((await caught(backend.delete("never-was"))).code).toBe("not_found");
-    // The id is free again.
-    await backend.create(spec("gone"));
-    await waitFor(backend, "gone", (d) => d.state === "ready");
   });
 
   it("a delete right after create leaves no process and starts none later", async () => {
@@ -241,12 +198,13 @@ describe("local backend with stand-in workers", () => {
     await backend.create(spec("early", { replicas: 2 }));
     await backend.delete("early");
     await backend.create(spec("starting", { replicas: 2 }));
-    await waitFor(backend, "starting", (d) => d.replicas.every((r) => r.pid !== undefined));
+    await statusWhen(backend, "starting", (d) => d.replicas.every((r) => r.pid !== undefined));
     await backend.delete("starting");
     const starts = runtime.starts();
+    // Nothing may start during a pause longer than a start takes.
     await new Promise((r) => setTimeout(r, 200));
     expect(runtime.starts()).toBe(starts);
-    expect(await survivors(recordedPids(pidFile))).toEqual([]);
+    await allGone(recordedPids(pidFile));
     expect(await backend.list()).toEqual([]);
   });
 
@@ -269,9 +227,9 @@ describe("local backend with stand-in workers", () => {
     await backend.create(spec("a", { model: "with-child", replicas: 2 }));
     await backend.create(spec("b", { model: "stubborn" }));
     await backend.create(spec("c", { model: "crash-loop" }));
-    await waitFor(backend, "a", (d) => d.state === "ready");
-    await waitFor(backend, "b", (d) => d.state === "ready");
-    await waitFor(backend, "c", (d) => kinds(d).includes("restarting"));
+    await statusWhen(backend, "a", (d) => d.state === "ready");
+    await statusWhen(backend, "b", (d) => d.state === "ready");
+    await statusWhen(backend, "c", (d) => kinds(d).includes("restarting"));
     const pids = recordedPids(pidFile);
     expect(pids.length).toBe(6); // 2 workers + 2 grandchildren, 1 stubborn, 1 crashed
 
@@ -279,14 +237,15 @@ describe("local backend with stand-in workers", () => {
     await backend.close();
     expect(performance.now() - started).toBeLessThan(4000); // not waiting out the 5 s backoff
     expect(await backend.list()).toEqual([]);
-    expect(await survivors(pids)).toEqual([]);
+    await allGone(pids);
     expect(runtime.starts()).toBe(4);
+    // Nothing starts after close() either.
     await new Promise((r) => setTimeout(r, 100));
     expect(runtime.starts()).toBe(4);
     expect((await caught(backend.create(spec("late")))).code).toBe("not_ready");
   });
 
-  it("refuses bad specs with invalid_request naming the fields, and starts nothing", async () => {
+  it("names the known runtimes and every problem of a bad spec at once; a refused duplicate starts nothing", async () => {
     const { backend, runtime } = fakeBackend();
     const unknown = await caught(backend.create(spec("x", { runtime: "nope" })));
     expect(unknown).toMatchObject({ code: "invalid_request", field: "runtime" });
@@ -296,21 +255,26 @@ describe("local backend with stand-in workers", () => {
     expect(several).toMatchObject({ code: "invalid_request", field: "target" });
     expect(several.message).toContain("replicas must be an integer ≥ 1");
 
+    // Refused while the first is still starting.
     await backend.create(spec("dup"));
-    const dup = await caught(backend.create(spec("dup", { replicas: 3 })));
-    expect(dup).toMatchObject({ code: "invalid_request", field: "id" });
-    expect(dup.message).toContain('"dup" already exists');
-    const s = await waitFor(backend, "dup", (d) => d.state === "ready");
+    expect((await caught(backend.create(spec("dup", { replicas: 3 })))).field).toBe("id");
+    const s = await statusWhen(backend, "dup", (d) => d.state === "ready");
     expect(s.replicas).toHaveLength(1);
-    expect((await backend.list()).map((d) => d.id)).toEqual(["dup"]);
     expect(runtime.starts()).toBe(1);
   });
 
-  it("says in the created event what it cannot honour (resources, quant)", async () => {
+  it("says in the created event and its warnings that it does not reserve resources", async () => {
     const { backend } = fakeBackend();
-    const s = await backend.create(spec("notes", { resources: { gpus: 1 }, quant: "q4_0" }));
+    const s = await backend.create(spec("notes", { resources: { gpus: 1 } }));
     expect(s.events[0]?.message).toContain("resources are not reserved");
-    expect(s.events[0]?.message).toContain('quant "q4_0" is not passed');
+    expect(s.warnings).toEqual([
+      {
+        kind: "unsupported-setting",
+        field: "resources",
+        message: "resources are not reserved or limited by the local backend",
+      },
+    ]);
+    expect((await backend.create(spec("plain"))).warnings).toBeUndefined();
   });
 });
 
@@ -347,7 +311,7 @@ describe("local backend with the real llama.cpp worker", () => {
   it("serves a completion through the deployment's endpoint, and delete leaves no process", async () => {
     const self = {
       command: process.execPath,
-      args: ["--import", "tsx", join(ROOT, "src", "cli", "main.ts")],
+      args: ["--import", "tsx", join(ROOT, "src", "cli", "tokenforge.ts")],
     };
     const backend = backendWith(llamaCppRuntime(self), {
       readyTimeoutMs: 90_000,
@@ -359,7 +323,7 @@ describe("local backend with the real llama.cpp worker", () => {
       model: "synthetic:tiny",
       engineArgs: ["--threads", "1", "--gpu", "off", "--parallel", "1", "--ctx-size", "512"],
     });
-    const s = await waitFor(backend, "llama", (d) => d.state === "ready" || d.state === "failed", 90_000);
+    const s = await statusWhen(backend, "llama", (d) => d.state === "ready" || d.state === "failed", 90_000);
     expect(s.lastError).toBeUndefined();
     expect(s.state).toBe("ready");
     const pid = s.replicas[0]!.pid!;

@@ -16,9 +16,10 @@ import { simRuntime } from "../../src/runtimes/sim/index.js";
 import type { Store } from "../../src/spec/store.js";
 import { FsArtifactStore } from "../../src/store/artifacts/index.js";
 import { openStore } from "../../src/store/db/open.js";
+import { waitFor } from "../helpers/wait-for.js";
 import { TEST_CACHE_DIR } from "../helpers/worker.js";
 
-const CLI = join(import.meta.dirname, "..", "..", "src", "cli", "main.ts");
+const CLI = join(import.meta.dirname, "..", "..", "src", "cli", "tokenforge.ts");
 const self = { command: process.execPath, args: ["--import", "tsx", CLI] };
 
 let dir: string;
@@ -55,14 +56,16 @@ const inject = (method: "GET" | "POST" | "DELETE", url: string, payload?: unknow
   gateway.app.inject({ method, url, ...(payload === undefined ? {} : { payload: payload as object }) });
 
 async function untilReady(id: string, timeoutMs = 60_000) {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const d = (await inject("GET", `/deployments/${id}`)).json();
-    if (d.status === "ready") return d;
-    if (d.status === "failed") throw new Error(`deployment failed: ${d.last_error}`);
-    if (performance.now() > deadline) throw new Error(`not ready: ${JSON.stringify(d)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  let last = "";
+  return waitFor(
+    async () => {
+      const d = (await inject("GET", `/deployments/${id}`)).json();
+      last = JSON.stringify(d);
+      if (d.status === "failed") throw new Error(`deployment failed: ${d.last_error}`);
+      return d.status === "ready" ? d : undefined;
+    },
+    { what: `deployment ${id} to be ready`, timeoutMs, intervalMs: 200, detail: () => last },
+  );
 }
 
 describe("deployments and inference", () => {
@@ -214,11 +217,11 @@ describe("a gateway restart", () => {
       const restarted = new Deployments(store, { local: other }, runtimes);
       const restored = await restarted.restore();
       expect(restored).toContain(id);
-      const deadline = performance.now() + 30_000;
-      while ((await restarted.get(id)).status !== "ready") {
-        if (performance.now() > deadline) throw new Error("not restored");
-        await new Promise((r) => setTimeout(r, 200));
-      }
+      await waitFor(async () => (await restarted.get(id)).status === "ready", {
+        what: `deployment ${id} restored and ready`,
+        timeoutMs: 30_000,
+        intervalMs: 200,
+      });
       expect((await restarted.get(id)).endpoints).toHaveLength(1);
       expect(await restarted.restore()).not.toContain(id);
     } finally {
@@ -291,13 +294,19 @@ describe("benchmarks through the API", () => {
     });
     expect(res.statusCode).toBe(202);
     const id = res.json().id;
-    const deadline = performance.now() + 60_000;
     let run = (await inject("GET", `/benchmarks/${id}`)).json();
-    while (run.status === "queued" || run.status === "running") {
-      if (performance.now() > deadline) throw new Error(`run not done: ${JSON.stringify(run)}`);
-      await new Promise((r) => setTimeout(r, 250));
-      run = (await inject("GET", `/benchmarks/${id}`)).json();
-    }
+    await waitFor(
+      async () => {
+        run = (await inject("GET", `/benchmarks/${id}`)).json();
+        return run.status !== "queued" && run.status !== "running";
+      },
+      {
+        what: `benchmark ${id} to finish`,
+        timeoutMs: 60_000,
+        intervalMs: 250,
+        detail: () => JSON.stringify(run),
+      },
+    );
     expect(run.status).toBe("complete");
     expect(run.results).toHaveLength(1);
     expect(run.results[0]).toMatchObject({ workload: "api", runtime: "sim" });

@@ -23,6 +23,7 @@ import {
 } from "../../src/store/artifacts/index.js";
 import { openStore } from "../../src/store/db/open.js";
 import { type S3TestServer, startS3Server } from "../helpers/s3-server.js";
+import { waitFor } from "../helpers/wait-for.js";
 import { TEST_CACHE_DIR } from "../helpers/worker.js";
 
 const ADMIN_URL = process.env.TOKENFORGE_TEST_PG ?? "postgres://postgres@127.0.0.1:5432/postgres";
@@ -95,11 +96,11 @@ describe("end to end: deploy, infer, benchmark, store, delete", () => {
     const created = await inject("POST", "/deploy", { model: "synthetic:tiny", runtime: "llamacpp" });
     expect(created.statusCode).toBe(202);
     const id = created.json().id;
-    const deadline = performance.now() + 90_000;
-    while ((await inject("GET", `/deployments/${id}`)).json().status !== "ready") {
-      if (performance.now() > deadline) throw new Error("deployment not ready");
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    await waitFor(async () => (await inject("GET", `/deployments/${id}`)).json().status === "ready", {
+      what: `deployment ${id} to be ready`,
+      timeoutMs: 90_000,
+      intervalMs: 250,
+    });
     for (const r of (await local.get(id))!.replicas) if (r.pid) pids.add(r.pid);
 
     const whole = await inject("POST", "/infer", {
@@ -124,12 +125,13 @@ describe("end to end: deploy, infer, benchmark, store, delete", () => {
     });
     expect(started.statusCode).toBe(202);
     const runId = started.json().id;
-    let run = (await inject("GET", `/benchmarks/${runId}`)).json();
-    while (run.status === "queued" || run.status === "running") {
-      if (performance.now() > deadline + 60_000) throw new Error("benchmark did not finish");
-      await new Promise((r) => setTimeout(r, 250));
-      run = (await inject("GET", `/benchmarks/${runId}`)).json();
-    }
+    const run = await waitFor(
+      async () => {
+        const r = (await inject("GET", `/benchmarks/${runId}`)).json();
+        return r.status === "queued" || r.status === "running" ? undefined : r;
+      },
+      { what: `benchmark ${runId} to finish`, timeoutMs: 60_000, intervalMs: 250 },
+    );
     expect(run.status).toBe("complete");
 
     // Its results are in PostgreSQL, exact token counts included.

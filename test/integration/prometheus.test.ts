@@ -21,6 +21,7 @@ import { FsArtifactStore } from "../../src/store/artifacts/index.js";
 import { openStore } from "../../src/store/db/open.js";
 import { type MetricsServer, startMetricsServer } from "../../src/telemetry/metrics-server.js";
 import type { RunningWorker } from "../../src/worker/server.js";
+import { waitFor } from "../helpers/wait-for.js";
 import { startTestWorker } from "../helpers/worker.js";
 
 function prometheusBinary(): string | undefined {
@@ -93,11 +94,12 @@ scrape_configs:
     prometheus.stderr?.on("data", (d: Buffer) => {
       log = (log + d.toString()).slice(-4000);
     });
-    await until(
-      async () => (await fetch(`${promUrl}/-/ready`).catch(() => undefined))?.status === 200,
-      30_000,
-      () => log,
-    );
+    await waitFor(async () => (await fetch(`${promUrl}/-/ready`).catch(() => undefined))?.status === 200, {
+      what: "Prometheus to be ready",
+      timeoutMs: 30_000,
+      intervalMs: 250,
+      detail: () => log,
+    });
   }, 120_000);
 
   afterAll(async () => {
@@ -139,18 +141,22 @@ scrape_configs:
     expect(ok).toBe(12);
 
     // Both targets are up, and the counters reach what the run did (after at least one scrape).
-    await until(async () => (await query('sum(up{job=~"tokenforge-.*"})')) === 3, 20_000);
-    await until(
+    const scraped = (what: string) => ({ what, timeoutMs: 20_000, intervalMs: 250 });
+    await waitFor(
+      async () => (await query('sum(up{job=~"tokenforge-.*"})')) === 3,
+      scraped("all three targets up"),
+    );
+    await waitFor(
       async () => ((await query('sum(tokenforge_gateway_http_requests_total{route="/metrics"})')) ?? 0) > 0,
-      20_000,
+      scraped("a scrape of the gateway counted"),
     );
-    await until(
+    await waitFor(
       async () => (await query('sum(tokenforge_bench_requests_total{outcome="ok",run="prom-it"})')) === ok,
-      20_000,
+      scraped("the run's ok requests scraped"),
     );
-    await until(
+    await waitFor(
       async () => ((await query("sum(tokenforge:generation_tokens_total)")) ?? 0) >= ok * 8,
-      20_000,
+      scraped("the worker's generated tokens scraped"),
     );
     expect(await query('sum(tokenforge_bench_output_tokens_total{workload="prom",runtime="llamacpp"})')).toBe(
       ok * 8,
@@ -170,16 +176,3 @@ scrape_configs:
     return v === undefined ? undefined : Number(v);
   }
 });
-
-async function until(
-  check: () => Promise<boolean>,
-  timeoutMs: number,
-  detail: () => string = () => "",
-): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms ${detail()}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}

@@ -9,6 +9,7 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TRANSFORMERS_WORKER_PATH, transformersRuntime } from "../../src/runtimes/transformers/index.js";
+import { waitFor } from "../helpers/wait-for.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const WORKER_DIR = join(ROOT, "workers", "transformers");
@@ -143,17 +144,18 @@ describe.skipIf(noTorch !== undefined)("the Transformers worker on synthetic:tin
     proc = spawn(spec.command, spec.args, { env: { ...process.env, ...spec.env } });
     proc.stdout?.on("data", (d) => (log += d));
     proc.stderr?.on("data", (d) => (log += d));
-    const deadline = Date.now() + 120_000;
-    for (;;) {
-      if (Date.now() > deadline || proc.exitCode !== null) throw new Error(`worker did not start:\n${log}`);
-      const res = await fetch(`${url}/health`).catch(() => undefined);
-      if (res) {
+    // Every answer is kept: the first ones must be 503 while the model loads.
+    await waitFor(
+      async () => {
+        if (proc.exitCode !== null) throw new Error(`worker exited ${proc.exitCode}:\n${log}`);
+        const res = await fetch(`${url}/health`).catch(() => undefined);
+        if (!res) return false;
         statuses.push(res.status);
         await res.text();
-        if (res.status === 200) break;
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
+        return res.status === 200;
+      },
+      { what: "the worker to answer /health 200", timeoutMs: 120_000, intervalMs: 50, detail: () => log },
+    );
   }, 130_000);
 
   afterAll(() => {

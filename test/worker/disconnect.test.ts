@@ -1,6 +1,7 @@
 /** A client that leaves mid-stream frees its sequence for the next request. */
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { RunningWorker } from "../../src/worker/server.js";
+import { waitFor } from "../helpers/wait-for.js";
 import { postJson, startTestWorker } from "../helpers/worker.js";
 
 let worker: RunningWorker;
@@ -50,12 +51,17 @@ it("aborts the generation of a client that disconnects and serves the next reque
 });
 
 it("drops a request that is still queued when its client leaves", async () => {
+  let firstDone = false;
   const first = postJson(`${worker.url}/v1/completions`, {
     prompt: "Busy",
     max_tokens: 200,
     ignore_eos: true,
+  }).finally(() => {
+    firstDone = true;
   });
-  await new Promise((r) => setTimeout(r, 50));
+  await waitFor(async () => (await health()).running === 1, {
+    what: "the first request to hold the sequence",
+  });
   const abort = new AbortController();
   const queued = fetch(`${worker.url}/v1/completions`, {
     method: "POST",
@@ -63,11 +69,14 @@ it("drops a request that is still queued when its client leaves", async () => {
     body: JSON.stringify({ prompt: "Queued", max_tokens: 200, ignore_eos: true }),
     signal: abort.signal,
   }).catch((e: unknown) => e);
-  await new Promise((r) => setTimeout(r, 50));
-  expect((await health()).waiting).toBe(1);
+  await waitFor(async () => (await health()).waiting === 1, { what: "the second request to be queued" });
   abort.abort();
   await queued;
-  await new Promise((r) => setTimeout(r, 50));
-  expect((await health()).waiting).toBe(0);
+  await waitFor(async () => (await health()).waiting === 0, {
+    what: "the abandoned request to leave the queue",
+  });
+  // It left the queue while the first request still held the only sequence: dropped, not served.
+  expect(firstDone).toBe(false);
+  expect((await health()).running).toBe(1);
   expect((await first).status).toBe(200);
 });

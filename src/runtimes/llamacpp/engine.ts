@@ -1,9 +1,11 @@
 /**
  * llama.cpp in this process through node-llama-cpp. One context holds `parallel` sequences;
  * node-llama-cpp batches every sequence with pending work into one decode call, so a new request
- * joins the running batch at the next step instead of waiting for the others to finish.
+ * joins the running batch at the next step instead of waiting for the others to finish. The
+ * engine chooses what goes into each call itself, and so counts how many sequences each carried.
  */
 import {
+  type BatchItem,
   type ChatHistoryItem,
   type ChatWrapper,
   getLlama,
@@ -12,6 +14,7 @@ import {
   type LlamaContextSequence,
   LlamaLogLevel,
   type LlamaModel,
+  type PrioritizedBatchItem,
   resolveChatWrapper,
   type Token,
 } from "node-llama-cpp";
@@ -92,6 +95,32 @@ function vocabSizeOf(model: LlamaModel): number {
   return Number(rows);
 }
 
+/**
+ * What one decode call processes, in the manner of node-llama-cpp's default ("maximumParallelism",
+ * which it does not export): an equal share of the batch for every sequence with work, then what
+ * is left to the sequences with more, highest priority first. `size` is at least `parallel`, so
+ * every sequence with work is in the call.
+ */
+function shareBatch(items: readonly BatchItem[], size: number): PrioritizedBatchItem[] {
+  const share = Math.max(1, Math.floor(size / Math.max(1, items.length)));
+  let left = size;
+  const out = items.map((item) => {
+    const processAmount = Math.min(item.tokens.length, share, left);
+    left -= processAmount;
+    return { item, processAmount };
+  });
+  const clipped = out
+    .filter((p) => p.processAmount < p.item.tokens.length)
+    .sort((a, b) => b.item.evaluationPriority - a.item.evaluationPriority);
+  for (const p of clipped) {
+    if (left === 0) break;
+    const more = Math.min(p.item.tokens.length - p.processAmount, left);
+    p.processAmount += more;
+    left -= more;
+  }
+  return out.filter((p) => p.processAmount > 0);
+}
+
 class LlamaCppEngine implements Engine {
   private readonly slots: Slots;
   private readonly chatWrapper: ChatWrapper;
@@ -101,6 +130,8 @@ class LlamaCppEngine implements Engine {
     private readonly model: LlamaModel,
     private readonly context: LlamaContext,
     readonly info: EngineInfo,
+    /** Decode calls so far by how many sequences each carried (filled by the context's batching). */
+    private readonly decodeSteps: Map<number, number>,
   ) {
     this.slots = new Slots(context.totalSequences);
     this.chatWrapper = resolveChatWrapper(model);
@@ -119,11 +150,20 @@ class LlamaCppEngine implements Engine {
         { field: "context_length" },
       );
     }
+    const decodeSteps = new Map<number, number>();
     const context = await model.createContext({
       sequences: options.parallel,
       contextSize: contextLength,
       threads: { ideal: threads, min: threads },
       batchSize: Math.max(options.batchSize ?? DEFAULT_BATCH_SIZE, options.parallel),
+      batching: {
+        // Called once per decode call with every sequence that has work queued.
+        itemPrioritizationStrategy: ({ items, size }) => {
+          const batch = shareBatch(items, size);
+          decodeSteps.set(batch.length, (decodeSteps.get(batch.length) ?? 0) + 1);
+          return batch;
+        },
+      },
     });
     const release = llama.llamaCppRelease;
     const info: EngineInfo = {
@@ -146,7 +186,7 @@ class LlamaCppEngine implements Engine {
         kvCacheBytes: kvCacheBytes(model, context.contextSize * context.totalSequences),
       },
     };
-    return new LlamaCppEngine(llama, model, context, info);
+    return new LlamaCppEngine(llama, model, context, info, decodeSteps);
   }
 
   tokenize(prompt: PromptInput): number[] {
@@ -264,6 +304,7 @@ class LlamaCppEngine implements Engine {
       running: this.slots.running,
       waiting: this.slots.waiting,
       kvCacheUsage: cells > 0 ? used / cells : 0,
+      decodeSteps: Object.fromEntries(this.decodeSteps),
     };
   }
 

@@ -21,6 +21,7 @@ function healthBody(engine: Engine) {
     running: stats.running,
     waiting: stats.waiting,
     kv_cache_usage: stats.kvCacheUsage,
+    ...(stats.decodeSteps === undefined ? {} : { decode_steps: stats.decodeSteps }),
   };
 }
 
