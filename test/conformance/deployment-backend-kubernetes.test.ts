@@ -17,7 +17,6 @@ defineBackendConformance(
   {
     reachableEndpoints:
       "endpoints are cluster DNS names (tf-<id>.<namespace>.svc) that only resolve inside a cluster",
-    checksTarget: "the Kubernetes backend does not look at spec.target",
   },
   async () => {
     const api = await startFakeKubeApi();

@@ -26,8 +26,6 @@ export interface BackendTarget {
 export interface BackendCapabilities {
   /** A ready deployment's endpoints answer `GET /health` 200 from this process. */
   reachableEndpoints: true | string;
-  /** A spec whose `target` names another backend is refused. */
-  checksTarget: true | string;
 }
 
 async function rejection(p: Promise<unknown>): Promise<TokenForgeError> {
@@ -167,20 +165,14 @@ export function defineBackendConformance(
       expect(await t.remains()).toEqual([]);
     });
 
-    it.skipIf(reason(capabilities.checksTarget))(
-      named(
-        "refuses a spec for another backend's target, naming the field, and does nothing",
-        capabilities.checksTarget,
-      ),
-      async () => {
-        const other = t.backend.target === "local" ? "kubernetes" : "local";
-        const err = await rejection(t.backend.create(spec("elsewhere", { target: other })));
-        expect(err.code).toBe("invalid_request");
-        expect(err.field).toBe("target");
-        expect(t.actions()).toEqual([]);
-        expect(await t.backend.list()).toEqual([]);
-      },
-    );
+    it("refuses a spec for another backend's target, naming the field, and does nothing", async () => {
+      const other = t.backend.target === "local" ? "kubernetes" : "local";
+      const err = await rejection(t.backend.create(spec("elsewhere", { target: other })));
+      expect(err.code).toBe("invalid_request");
+      expect(err.field).toBe("target");
+      expect(t.actions()).toEqual([]);
+      expect(await t.backend.list()).toEqual([]);
+    });
 
     it("refuses a second deployment with the same id, naming the id, and leaves the first as it was", async () => {
       await t.backend.create(spec("dup"));

@@ -58,6 +58,8 @@ export function validateForKubernetes(spec: DeploymentSpec, options: ManifestOpt
     add("id", `id "${spec.id}" needs at least one letter or digit to build a Kubernetes name from`);
   }
   if (typeof spec.model !== "string" || spec.model.trim() === "") add("model", "model is empty");
+  if (spec.target !== "kubernetes")
+    add("target", `target must be "kubernetes" on this backend, got "${spec.target}"`);
   if (!Number.isSafeInteger(spec.replicas) || spec.replicas < 0) {
     add("replicas", `replicas must be a whole number ≥ 0, got ${spec.replicas}`);
   }
