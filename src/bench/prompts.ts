@@ -58,18 +58,18 @@ export type Counter = (text: string) => Promise<number | undefined>;
 /** Finds how the target counts tokens: its `/tokenize` (vLLM or llama.cpp shape), if any. */
 export async function serverCounter(target: TokenizeTarget): Promise<Counter | undefined> {
   const base = target.baseUrl.replace(/\/+$/, "");
-  const vllmShape: Counter = async (text) => {
+  const promptShape: Counter = async (text) => {
     const body =
       target.endpoint === "chat"
         ? { model: target.model, messages: [{ role: "user", content: text }], add_generation_prompt: true }
         : { model: target.model, prompt: text, add_special_tokens: true };
     return countFrom(await postJson(`${base}/tokenize`, body, target.headers));
   };
-  if ((await vllmShape(" the")) !== undefined) return vllmShape;
+  if ((await promptShape(" the")) !== undefined) return promptShape;
   if (target.endpoint === "chat") return undefined;
-  const llamaShape: Counter = async (text) =>
+  const contentShape: Counter = async (text) =>
     countFrom(await postJson(`${base}/tokenize`, { content: text, add_special: true }, target.headers));
-  if ((await llamaShape(" the")) !== undefined) return llamaShape;
+  if ((await contentShape(" the")) !== undefined) return contentShape;
   return undefined;
 }
 

@@ -8,7 +8,7 @@ import type { DeploymentStatus } from "../spec/deployment.js";
 import { sleep } from "./local/abortable.js";
 
 export interface ReadyWait {
-  /** What is being waited for, for messages ("the llamacpp worker"). */
+  /** What is being waited for, for messages ("the local sim worker"). */
   what: string;
   timeoutMs: number;
   /** Pause between reads (default 100 ms). */
