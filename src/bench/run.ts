@@ -195,6 +195,7 @@ export async function runBenchmark(opts: BenchRunOptions): Promise<BenchResult> 
     results,
     sweeps,
     warnings: [
+      ...targets.flatMap((t) => (t.warnings ?? []).map((w) => `${t.runtime} worker: ${w.message}`)),
       ...warnings,
       ...results.flatMap((r) => r.metrics.warnings.map((w) => `${r.workload} on ${r.runtime}: ${w}`)),
     ],

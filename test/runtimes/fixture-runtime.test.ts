@@ -101,6 +101,7 @@ describe("a runtime added as one folder", () => {
       runtimes: registry,
       outDir: join(dir, "run"),
       serverMetrics: { intervalMs: 20 },
+      workerArgs: ["--load-ms", "50"],
     });
     expect(result.status).toBe("complete");
     expect(result.targets[0]).toMatchObject({ runtime: "echo", mode: "local" });
