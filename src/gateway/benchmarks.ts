@@ -142,6 +142,8 @@ export class BenchmarkJobs {
         await store.putResult({ runId: id, workload: r.workload, runtime: r.runtime, metrics: r.metrics });
       }
       await this.keepArtifacts(id, outDir);
+      // A run reads as ended only once what it deployed for itself is gone.
+      await this.removeDeployments(created);
       const cancelled = job.controller.signal.aborted;
       await store.updateRun(id, {
         status: cancelled ? "cancelled" : result.status,
@@ -149,14 +151,20 @@ export class BenchmarkJobs {
         finishedAt: new Date().toISOString(),
       });
     } catch (err) {
+      await this.removeDeployments(created);
       await store.updateRun(id, {
         status: job.controller.signal.aborted ? "cancelled" : "failed",
         error: (err as Error).message,
         finishedAt: new Date().toISOString(),
       });
     } finally {
-      for (const dep of created) await this.o.deployments.delete(dep).catch(() => {});
+      await this.removeDeployments(created);
     }
+  }
+
+  /** Deletes the deployments a run made for itself (each once; a failed delete is left to the operator). */
+  private async removeDeployments(created: string[]): Promise<void> {
+    for (const dep of created.splice(0)) await this.o.deployments.delete(dep).catch(() => {});
   }
 
   /** A ready deployment's endpoint, deploying one locally (and waiting for it) when there is none. */

@@ -191,7 +191,7 @@ describe("Dockerfiles", () => {
       expect(of(r, "HEALTHCHECK")[0]?.args).toMatch(/\/health/);
       expect(
         of(r, "RUN").some((i) =>
-          /ln -s \/app\/dist\/cli\/main\.js \/usr\/local\/bin\/tokenforge/.test(i.args),
+          /ln -s \/app\/dist\/cli\/tokenforge\.js \/usr\/local\/bin\/tokenforge/.test(i.args),
         ),
       ).toBe(true);
     },
