@@ -96,7 +96,9 @@ export const BenchmarkQuery = Type.Object(
     runtime: Type.Optional(Type.String()),
     status: Type.Optional(
       Type.Union(
-        ["queued", "running", "complete", "incomplete", "failed", "cancelled"].map((s) => Type.Literal(s)),
+        ["queued", "running", "complete", "incomplete", "failed", "cancelled", "interrupted"].map((s) =>
+          Type.Literal(s),
+        ),
       ),
     ),
   },

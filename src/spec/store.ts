@@ -5,7 +5,18 @@
  */
 import type { DeploymentSpec, DeploymentState } from "./deployment.js";
 
-export type RunStatus = "queued" | "running" | "complete" | "incomplete" | "failed" | "cancelled";
+/**
+ * `interrupted`: the process running it ended (a crash, a restart) before the run did; the
+ * workloads it finished are kept, and `resume` runs the rest.
+ */
+export type RunStatus =
+  | "queued"
+  | "running"
+  | "complete"
+  | "incomplete"
+  | "failed"
+  | "cancelled"
+  | "interrupted";
 
 export interface DeploymentRow {
   spec: DeploymentSpec;
@@ -13,6 +24,8 @@ export interface DeploymentRow {
   createdAt: string;
   updatedAt: string;
   lastError?: string;
+  /** The run that deployed it for itself: removed when that run ends, never restored. */
+  ownerRun?: string;
 }
 
 export interface RunRow {

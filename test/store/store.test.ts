@@ -322,6 +322,25 @@ describe.each(backends)("store on $name", (backend) => {
     expect((await store.listDeployments()).map((d) => d.spec.id)).toEqual(["dep-b"]);
   });
 
+  test("deployments keep the run that owns them; a run may end interrupted", async () => {
+    const owned: DeploymentRow = {
+      spec: spec("dep-owned"),
+      state: "ready",
+      createdAt: "2026-01-01T00:00:00.000Z",
+      updatedAt: "2026-01-01T00:00:00.000Z",
+      ownerRun: "r-owner",
+    };
+    await store.putDeployment(owned);
+    expect(await store.getDeployment("dep-owned")).toStrictEqual(owned);
+    await store.putDeployment({ ...owned, ownerRun: undefined });
+    expect((await store.getDeployment("dep-owned"))?.ownerRun).toBeUndefined();
+    await store.deleteDeployment("dep-owned");
+    await store.createRun(run("r-int", { status: "running" }));
+    await store.updateRun("r-int", { status: "interrupted", error: "the gateway stopped" });
+    expect((await store.getRun("r-int"))?.status).toBe("interrupted");
+    expect((await store.listRuns({ status: "interrupted" })).map((r) => r.id)).toEqual(["r-int"]);
+  });
+
   test("deployments: a bad state or time is invalid_request and stores nothing", async () => {
     const row = { spec: spec("bad"), state: "exploded", createdAt: "2026-01-01T00:00:00Z", updatedAt: "now" };
     const e1 = await rejection(store.putDeployment(row as unknown as DeploymentRow));

@@ -73,6 +73,17 @@ CREATE TABLE artifacts (
 CREATE INDEX artifacts_pending_idx ON artifacts (run_id) WHERE NOT uploaded;
 `,
   },
+  {
+    version: 2,
+    name: "interrupted runs, deployments owned by a run",
+    sql: `
+ALTER TABLE runs DROP CONSTRAINT runs_status_check;
+ALTER TABLE runs ADD CONSTRAINT runs_status_check
+  CHECK (status IN ('queued', 'running', 'complete', 'incomplete', 'failed', 'cancelled', 'interrupted'));
+-- The run that deployed it for itself, when one did: removed with the run, never restored.
+ALTER TABLE deployments ADD COLUMN owner_run text;
+`,
+  },
 ];
 
 /** Any constant: the key of the advisory lock that serializes migrations on one database. */

@@ -44,6 +44,7 @@ interface DeploymentRecord {
   created_at: unknown;
   updated_at: unknown;
   last_error: string | null;
+  owner_run: string | null;
 }
 
 interface RunRecord {
@@ -76,7 +77,7 @@ interface ArtifactRecord {
   uploaded: boolean;
 }
 
-const DEPLOYMENT_COLUMNS = "spec, state, created_at, updated_at, last_error";
+const DEPLOYMENT_COLUMNS = "spec, state, created_at, updated_at, last_error, owner_run";
 const RUN_COLUMNS =
   "id, status, model, runtimes, config, seed, environment, created_at, started_at, finished_at, error";
 
@@ -127,14 +128,16 @@ export class SqlStore implements Store {
       isoTime(row.createdAt, "createdAt"),
       isoTime(row.updatedAt, "updatedAt"),
       optionalText(row.lastError, "lastError"),
+      optionalText(row.ownerRun, "ownerRun"),
     ];
     // A put replaces the deployment but keeps the time it was first created.
     await this.guard({ what: `storing deployment "${id}"` }, () =>
       this.db.query(
-        `INSERT INTO deployments (id, spec, state, created_at, updated_at, last_error)
-         VALUES ($1, $2::text::jsonb, $3, $4::text::timestamptz, $5::text::timestamptz, $6)
+        `INSERT INTO deployments (id, spec, state, created_at, updated_at, last_error, owner_run)
+         VALUES ($1, $2::text::jsonb, $3, $4::text::timestamptz, $5::text::timestamptz, $6, $7)
          ON CONFLICT (id) DO UPDATE SET spec = EXCLUDED.spec, state = EXCLUDED.state,
-           updated_at = EXCLUDED.updated_at, last_error = EXCLUDED.last_error`,
+           updated_at = EXCLUDED.updated_at, last_error = EXCLUDED.last_error,
+           owner_run = EXCLUDED.owner_run`,
         params,
       ),
     );
@@ -369,6 +372,7 @@ function toDeployment(r: DeploymentRecord): DeploymentRow {
     createdAt: readTime(r.created_at),
     updatedAt: readTime(r.updated_at),
     ...(r.last_error === null ? {} : { lastError: r.last_error }),
+    ...(r.owner_run === null ? {} : { ownerRun: r.owner_run }),
   };
 }
 

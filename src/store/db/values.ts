@@ -14,6 +14,7 @@ export const RUN_STATUSES = [
   "incomplete",
   "failed",
   "cancelled",
+  "interrupted",
 ] as const satisfies readonly RunStatus[];
 
 export const DEPLOYMENT_STATES = [

@@ -10,7 +10,7 @@ import type { View } from "./router.js";
 import type { RunSummary } from "./types.js";
 
 const RUNS_REFRESH_MS = 2000;
-const RUN_STATUSES = ["queued", "running", "complete", "incomplete", "failed", "cancelled"];
+const RUN_STATUSES = ["queued", "running", "complete", "incomplete", "failed", "cancelled", "interrupted"];
 const FILTERS = ["model", "runtime", "status"];
 
 export const runsView: View = async (view, { query, every, go }) => {
