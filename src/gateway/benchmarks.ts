@@ -125,7 +125,7 @@ export class BenchmarkJobs {
       const targets = { ...config.targets };
       for (const runtime of config.runtimes) {
         if (targets[runtime] !== undefined) continue;
-        targets[runtime] = await this.endpointFor(config.model, runtime, created, job.controller.signal);
+        targets[runtime] = await this.endpointFor(id, config.model, runtime, created, job.controller.signal);
       }
       const outDir = join(this.o.resultsDir, id);
       const result = await runBenchmark({
@@ -169,6 +169,7 @@ export class BenchmarkJobs {
 
   /** A ready deployment's endpoint, deploying one locally (and waiting for it) when there is none. */
   private async endpointFor(
+    runId: string,
     model: string,
     runtime: string,
     created: string[],
@@ -186,7 +187,7 @@ export class BenchmarkJobs {
       }
       await new Promise((r) => setTimeout(r, 250));
     }
-    const dep = await this.o.deployments.deploy({ model, runtime, target: "local" });
+    const dep = await this.o.deployments.deploy({ model, runtime, target: "local" }, runId);
     created.push(dep.id);
     for (;;) {
       const d = await this.o.deployments.get(dep.id);

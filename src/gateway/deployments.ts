@@ -29,7 +29,8 @@ export class Deployments {
     private readonly runtimes: RuntimeRegistry,
   ) {}
 
-  async deploy(req: DeployRequest): Promise<DeploymentView> {
+  /** Deploys `req`; `ownerRun` marks it as made by that run for itself (removed with it, never restored). */
+  async deploy(req: DeployRequest, ownerRun?: string): Promise<DeploymentView> {
     this.runtimes.get(req.runtime, "runtime");
     const target = req.target ?? "local";
     const backend = this.backends[target];
@@ -54,18 +55,29 @@ export class Deployments {
       engineArgs: req.engine_args ?? [],
     };
     const status = await backend.create(spec);
-    await this.store.putDeployment({ spec, state: status.state, createdAt: now, updatedAt: now });
+    await this.store.putDeployment({
+      spec,
+      state: status.state,
+      createdAt: now,
+      updatedAt: now,
+      ...(ownerRun === undefined ? {} : { ownerRun }),
+    });
     (await this.routing()).set(spec.id, { spec, createdAt: now });
     return view(spec, status, now);
   }
 
   /**
    * Starts again what the store says should run (a gateway restart): every stored deployment
-   * whose backend no longer knows it. Returns the ids restarted.
+   * whose backend no longer knows it. Deployments a run made for itself are not restored: that
+   * run ended with the process that ran it, so they are removed. Returns the ids restarted.
    */
   async restore(): Promise<string[]> {
     const restored: string[] = [];
     for (const row of await this.store.listDeployments()) {
+      if (row.ownerRun !== undefined) {
+        await this.delete(row.spec.id).catch(() => {});
+        continue;
+      }
       const backend = this.backends[row.spec.target];
       if (!backend || (await backend.get(row.spec.id))) continue;
       const status = await backend.create(row.spec);
