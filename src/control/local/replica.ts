@@ -125,7 +125,10 @@ export class ReplicaSupervisor {
         host,
         extraArgs: this.launch.engineArgs,
       });
-      proc = spawnWorker(spec, this.settings.env, (line) => this.hooks.output(line, this.index));
+      proc = await spawnWorker(spec, this.settings.env, {
+        onLine: (line) => this.hooks.output(line, this.index),
+        orphanGraceMs: this.settings.stopGraceMs,
+      });
     } catch (err) {
       return {
         message: `could not start the worker: ${(err as Error).message}`,
