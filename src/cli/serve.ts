@@ -15,6 +15,7 @@ import { KubernetesBackend } from "../control/kubernetes/backend.js";
 import { LocalBackend } from "../control/local/index.js";
 import { buildGateway } from "../gateway/app.js";
 import { Deployments } from "../gateway/deployments.js";
+import { interruptLeftoverRuns } from "../gateway/recovery.js";
 import type { RuntimeRegistry } from "../runtimes/registry.js";
 import { openArtifactStore, startRetryLoop } from "../store/artifacts/index.js";
 import { type DataDirLock, lockDataDir } from "../store/db/data-dir-lock.js";
@@ -91,6 +92,13 @@ async function serve(flags: ServeFlags, env: TokenForgeEnv, runtimes: RuntimeReg
           ...(typeof flags.kubernetes === "string" ? { namespace: flags.kubernetes } : {}),
         });
   const deployments = new Deployments(store, { local, ...(kubernetes ? { kubernetes } : {}) }, runtimes);
+  // Runs the previous process left running ended with it: interrupted, their finished pairs kept.
+  const resultsDir = join(env.resultsDir, "gateway");
+  for (const r of await interruptLeftoverRuns(store, resultsDir)) {
+    process.stderr.write(
+      `run ${r.id} was interrupted by the last stop: ${r.kept} of ${r.total} pair(s) kept\n`,
+    );
+  }
   const restored = await deployments.restore();
   if (restored.length > 0)
     process.stderr.write(`restarting ${restored.length} stored deployment(s): ${restored.join(", ")}\n`);
@@ -99,7 +107,7 @@ async function serve(flags: ServeFlags, env: TokenForgeEnv, runtimes: RuntimeReg
     deployments,
     runtimes,
     artifacts,
-    resultsDir: join(env.resultsDir, "gateway"),
+    resultsDir,
     logger: flags.log,
   });
   const address = await gateway.app.listen({ host: flags.host, port: flags.port });
