@@ -1,13 +1,18 @@
 /**
  * The harness's HTTP client: one undici pool per target and one small handler object per
- * request, driven by undici's dispatch callbacks. Timestamps are taken in the callbacks, where
- * bytes arrive; the stream is read with the byte scanner in sse-scan.ts. No retries: a failed
- * request is recorded as failed.
+ * request (client-request.ts), driven by undici's dispatch callbacks. Timestamps are taken in the
+ * callbacks, where bytes arrive; the stream is read with the byte scanner in sse-scan.ts. No
+ * retries: a failed request is recorded as failed, with its reason.
+ *
+ * Stalls are watched here rather than by undici's per-socket timers, because a request that has
+ * not had its first byte yet may be queued in the server rather than stalled: a request ends as
+ * stalled when it got no byte for `stallTimeoutMs` and either its reply had started or the whole
+ * target sent nothing to any request for that long.
  */
 
-import type { Dispatcher } from "undici";
 import { Pool } from "undici";
-import { errorMessage, SseScanner, type SseSink, type StreamUsage } from "./sse-scan.js";
+import { RequestHandler } from "./client-request.js";
+import { DEFAULT_MAX_LINE_BYTES } from "./sse-scan.js";
 import type { RequestTrace } from "./types.js";
 
 export type Endpoint = "completions" | "chat";
@@ -28,15 +33,26 @@ export interface ClientRequest {
   trace: RequestTrace;
 }
 
-const MAX_ERROR_BODY = 2048;
-/** No response headers, or no byte of the body, for this long fails the request (as vLLM's client). */
-export const STALL_TIMEOUT_MS = 300_000;
+export interface ClientOptions {
+  /** A request with no byte from the server for this long ends as an error (default 60 s). */
+  stallTimeoutMs?: number;
+  /** The longest SSE line, and the largest non-streamed reply body, accepted (default 8 MiB). */
+  maxReplyBytes?: number;
+}
+
+/** The stall timeout when neither the workload nor the caller gives one. */
+export const DEFAULT_STALL_TIMEOUT_MS = 60_000;
 
 export class BenchClient {
   private readonly pool: Pool;
   private readonly path: string;
   private readonly origin: string;
   private readonly inflight = new Set<RequestHandler>();
+  private watchdog: NodeJS.Timeout | undefined;
+  /** `performance.now()` of the last byte any request of this target received. */
+  private lastByteAt: number;
+  readonly stallTimeoutMs: number;
+  readonly maxReplyBytes: number;
   /** Called after response bytes are handled, so the runner can send what fell due meanwhile. */
   onActivity: (() => void) | undefined;
 
@@ -44,7 +60,10 @@ export class BenchClient {
     readonly target: Target,
     /** `performance.now()` of the run's start; trace times are offsets from it. */
     readonly t0: number,
+    options: ClientOptions = {},
   ) {
+    this.stallTimeoutMs = options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
+    this.maxReplyBytes = options.maxReplyBytes ?? DEFAULT_MAX_LINE_BYTES;
     const url = new URL(target.baseUrl);
     this.origin = url.origin;
     const base = url.pathname.replace(/\/+$/, "");
@@ -52,11 +71,12 @@ export class BenchClient {
     this.pool = new Pool(this.origin, {
       connections: null,
       pipelining: 1,
-      // A server that stops sending without closing fails the request after this long.
-      headersTimeout: STALL_TIMEOUT_MS,
-      bodyTimeout: STALL_TIMEOUT_MS,
+      // Stalls are the watchdog's (see above); undici's own timers would also fail queued requests.
+      headersTimeout: 0,
+      bodyTimeout: 0,
       keepAliveTimeout: 30_000,
     });
+    this.lastByteAt = performance.now();
   }
 
   get inFlight(): number {
@@ -67,6 +87,7 @@ export class BenchClient {
   send(req: ClientRequest, onEnd: (trace: RequestTrace) => void): void {
     const handler = new RequestHandler(this, req.trace, onEnd);
     this.inflight.add(handler);
+    this.watchdog ??= this.startWatchdog();
     // Provisional: replaced by the moment undici writes the request (onRequestStart).
     req.trace.sendMs = performance.now() - this.t0;
     const headers: Record<string, string> = {
@@ -88,150 +109,41 @@ export class BenchClient {
 
   async close(): Promise<void> {
     this.abortAll("run stopped");
+    clearInterval(this.watchdog);
+    this.watchdog = undefined;
     await this.pool.destroy();
+  }
+
+  /** @internal A byte arrived for one of this target's requests. */
+  noteByte(at: number): void {
+    this.lastByteAt = at;
   }
 
   /** @internal */
   finished(handler: RequestHandler): void {
     this.inflight.delete(handler);
   }
-}
 
-class RequestHandler implements Dispatcher.DispatchHandler, SseSink {
-  private controller: Dispatcher.DispatchController | undefined;
-  private scanner: SseScanner | undefined;
-  private body: Buffer[] | undefined;
-  private bodyBytes = 0;
-  private now = 0;
-  private lastRunningTokens = 0;
-  private ended = false;
-  private abortReason: string | undefined;
-
-  constructor(
-    private readonly client: BenchClient,
-    private readonly trace: RequestTrace,
-    private readonly onEnd: (trace: RequestTrace) => void,
-  ) {}
-
-  abort(reason: string): void {
-    if (this.ended) return;
-    this.abortReason = reason;
-    if (this.controller) this.controller.abort(new Error(reason));
-    else this.finish("incomplete", reason);
+  /** Checks the requests in flight a few times per stall timeout (at most once a second). */
+  private startWatchdog(): NodeJS.Timeout {
+    const every = Math.min(1000, Math.max(10, this.stallTimeoutMs / 4));
+    const timer = setInterval(() => this.failStalled(), every);
+    timer.unref();
+    return timer;
   }
 
-  onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.controller = controller;
-    // undici calls this right before it writes the request to the socket, which on a reused
-    // keep-alive connection is one event-loop turn after dispatch (it first checks the idle
-    // socket for a close): the send time is when the bytes leave, not when they were queued.
-    this.trace.sendMs = performance.now() - this.client.t0;
-    if (this.abortReason !== undefined) controller.abort(new Error(this.abortReason));
-  }
-
-  onResponseStart(_c: Dispatcher.DispatchController, statusCode: number): void {
-    const t = this.client.t0;
-    this.trace.headersMs = performance.now() - t;
-    this.trace.status = statusCode;
-    if (statusCode === 200 && this.client.target.stream) {
-      this.scanner = new SseScanner(this.client.target.endpoint, this);
-    } else {
-      this.body = [];
+  private failStalled(): void {
+    const now = performance.now();
+    const limit = this.stallTimeoutMs;
+    const targetQuiet = now - this.lastByteAt >= limit;
+    const seconds = limit / 1000;
+    for (const h of [...this.inflight]) {
+      if (now - h.lastByteAt < limit) continue;
+      if (h.replyStarted) h.fail(`stalled: no byte for ${seconds} s mid-reply (stall timeout)`);
+      else if (targetQuiet)
+        h.fail(
+          `stalled: no reply within ${seconds} s, and the server sent nothing meanwhile (stall timeout)`,
+        );
     }
-  }
-
-  onResponseData(_c: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.ended) return;
-    this.now = performance.now() - this.client.t0;
-    if (this.scanner !== undefined) {
-      this.scanner.push(chunk);
-      this.client.onActivity?.();
-      return;
-    }
-    const limit = this.trace.status === 200 ? Number.POSITIVE_INFINITY : MAX_ERROR_BODY;
-    if (this.bodyBytes < limit && this.body) {
-      this.body.push(chunk);
-      this.bodyBytes += chunk.length;
-    }
-  }
-
-  onResponseEnd(): void {
-    if (this.ended) return;
-    this.trace.endMs = performance.now() - this.client.t0;
-    const status = this.trace.status ?? 0;
-    if (status !== 200) {
-      const text = this.body ? Buffer.concat(this.body).toString("utf8") : "";
-      this.finish("error", `HTTP ${status}: ${errorMessage(text)}`);
-      return;
-    }
-    if (this.scanner !== undefined) {
-      if (this.trace.outcome === "error") this.finish("error", this.trace.error ?? "error event");
-      else if (this.scanner.done) this.finish("ok");
-      else this.finish("error", "stream ended before data: [DONE]");
-      return;
-    }
-    this.wholeReply();
-  }
-
-  onResponseError(_c: Dispatcher.DispatchController, error: Error): void {
-    if (this.ended) return;
-    this.trace.endMs = performance.now() - this.client.t0;
-    if (this.abortReason !== undefined) this.finish("incomplete", this.abortReason);
-    else this.finish("error", error.message || error.name);
-  }
-
-  // SseSink
-  onStreamContent(usage: StreamUsage | undefined): void {
-    this.trace.chunkMs.push(this.now);
-    if (usage !== undefined) {
-      this.trace.usage = usage;
-      if (this.trace.chunkTokens === undefined) this.trace.chunkTokens = [];
-      this.trace.chunkTokens.push(usage.completionTokens - this.lastRunningTokens);
-      this.lastRunningTokens = usage.completionTokens;
-    }
-  }
-
-  onStreamUsage(usage: StreamUsage): void {
-    this.trace.usage = usage;
-  }
-
-  onStreamError(message: string): void {
-    this.trace.outcome = "error";
-    this.trace.error = message;
-  }
-
-  onStreamDone(): void {
-    // The stream may still close after [DONE]; the end time is taken when it does.
-  }
-
-  private wholeReply(): void {
-    const text = this.body ? Buffer.concat(this.body).toString("utf8") : "";
-    try {
-      const reply = JSON.parse(text) as {
-        usage?: { prompt_tokens?: unknown; completion_tokens?: unknown };
-        error?: unknown;
-      };
-      if (reply.error !== undefined) {
-        this.finish("error", errorMessage(text));
-        return;
-      }
-      const u = reply.usage;
-      if (u && typeof u.prompt_tokens === "number" && typeof u.completion_tokens === "number") {
-        this.trace.usage = { promptTokens: u.prompt_tokens, completionTokens: u.completion_tokens };
-      }
-      this.finish("ok");
-    } catch {
-      this.finish("error", `reply is not JSON: ${text.slice(0, 200)}`);
-    }
-  }
-
-  private finish(outcome: RequestTrace["outcome"], error?: string): void {
-    if (this.ended) return;
-    this.ended = true;
-    this.trace.outcome = outcome;
-    if (error !== undefined) this.trace.error = error;
-    else delete this.trace.error;
-    this.client.finished(this);
-    this.onEnd(this.trace);
   }
 }

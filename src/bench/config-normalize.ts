@@ -1,8 +1,9 @@
 /**
  * Normalizes a config without problems into `BenchConfig` (types.ts): camelCase, every default of
  * docs/workloads.md filled, paths resolved against the config's folder, target URLs without a
- * trailing slash or `/v1`, each workload's seed derived from the config's, and the top-level SLOs
- * merged under each workload's own.
+ * trailing slash or `/v1`, each workload's seed derived from the config's, the top-level SLOs
+ * merged under each workload's own, and the top-level `stall_timeout_s` and `max_error_fraction`
+ * taken where a workload gives none.
  */
 import { resolve } from "node:path";
 import type {
@@ -24,6 +25,8 @@ import type {
 } from "./types.js";
 
 export const DEFAULT_NUM_REQUESTS = 100;
+/** More of a workload's requests than this failing fails the run (docs/workloads.md). */
+export const DEFAULT_MAX_ERROR_FRACTION = 0.5;
 
 export function normalize(
   file: BenchConfigFile,
@@ -44,7 +47,7 @@ export function normalize(
     model: file.model,
     runtimes: [...file.runtimes],
     targets,
-    workloads: file.workloads.map((w, i) => workload(w, i, seed, file.slo ?? {}, baseDir)),
+    workloads: file.workloads.map((w, i) => workload(w, i, seed, file, baseDir)),
     seed,
   };
   if (Object.keys(targetAuth).length > 0) out.targetAuth = targetAuth;
@@ -56,7 +59,7 @@ function workload(
   w: WorkloadFile,
   index: number,
   topSeed: number,
-  topSlo: SloFile,
+  top: BenchConfigFile,
   baseDir: string,
 ): Workload {
   const out: Workload = {
@@ -69,9 +72,12 @@ function workload(
     endpoint: w.endpoint ?? "completions",
     stream: w.stream ?? true,
     arrival: arrival(w),
-    slo: slo({ ...topSlo, ...w.slo }),
+    slo: slo({ ...top.slo, ...w.slo }),
     seed: w.seed ?? (topSeed + index) >>> 0,
+    maxErrorFraction: w.max_error_fraction ?? top.max_error_fraction ?? DEFAULT_MAX_ERROR_FRACTION,
   };
+  const stall = w.stall_timeout_s ?? top.stall_timeout_s;
+  if (stall !== undefined) out.stallTimeoutS = stall;
   if (typeof w.qps === "number") out.qps = w.qps;
   if (w.concurrency !== undefined) out.concurrency = w.concurrency;
   if (w.max_concurrency !== undefined) out.maxConcurrency = w.max_concurrency;

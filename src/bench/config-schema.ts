@@ -13,6 +13,9 @@ const PositiveInteger = () => Type.Integer({ minimum: 1 });
 const Seed = () => Type.Integer({ minimum: 0, maximum: 0xffffffff });
 const FilePath = () => Type.String({ minLength: 1, description: "a file path" });
 
+const StallTimeout = () => Type.Number({ exclusiveMinimum: 0, description: "a number of seconds > 0" });
+const ErrorFraction = () => Type.Number({ minimum: 0, maximum: 1, description: "a fraction in [0, 1]" });
+
 export const NAME_PATTERN = "^[A-Za-z0-9_.-]+$";
 
 /** A token count drawn per request. */
@@ -162,6 +165,8 @@ export const WorkloadSchema = Type.Object(
     seed: Type.Optional(Seed()),
     slo: Type.Optional(SloSchema),
     sweep: Type.Optional(SweepSchema),
+    stall_timeout_s: Type.Optional(StallTimeout()),
+    max_error_fraction: Type.Optional(ErrorFraction()),
   },
   { ...strict, description: "a workload {name, qps | concurrency | sweep, prompt_len, gen_tokens, ...}" },
 );
@@ -204,6 +209,8 @@ export const BenchConfigFileSchema = Type.Object(
     ),
     cost: Type.Optional(CostSchema),
     slo: Type.Optional(SloSchema),
+    stall_timeout_s: Type.Optional(StallTimeout()),
+    max_error_fraction: Type.Optional(ErrorFraction()),
   },
   { ...strict, description: "a config object {model, runtimes, workloads, ...}" },
 );

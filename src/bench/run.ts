@@ -1,7 +1,9 @@
 /**
  * A benchmark run end to end: attach to (or start) each runtime, fail before sending anything
- * when a target is unreachable, calibrate prompts once, then run every workload against every
- * runtime with the same plan, aggregate each from its traces on disk, and write the result files.
+ * when a target is unreachable, calibrate prompts once, send one check request to each target
+ * (first-request.ts: a refusal stops the run with the server's message before any schedule),
+ * then run every workload against every runtime with the same plan, aggregate each from its
+ * traces on disk, judge whether the run stands (run-verdict.ts), and write the result files.
  *
  * Files in `outDir`: `result.json` (schema-versioned: config, seed, versions, machine, every
  * metric), `requests.jsonl` (one line per request, written as requests end) and
@@ -9,21 +11,24 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { countTokens } from "gpt-tokenizer/encoding/cl100k_base";
 import type { RuntimeRegistry } from "../runtimes/registry.js";
 import { Aggregator } from "./aggregate.js";
 import type { Target } from "./client.js";
 import { type Environment, environment } from "./environment.js";
+import { checkFailure, checkFirstRequest, type FirstRequestCheck, referenceOf } from "./first-request.js";
 import type { BenchMetrics } from "./live-metrics.js";
 import type { WorkloadMetrics } from "./metric-types.js";
-import { buildPlan, type DatasetPrompts, loadDataset } from "./plan.js";
-import { type Calibration, calibrateWithCounter, serverCounter, uncalibrated } from "./prompts.js";
+import { buildPlan, type DatasetPrompts } from "./plan.js";
+import { type Calibration, uncalibrated } from "./prompts.js";
+import { calibrate, longestPrompt, prepareDataset } from "./run-prompts.js";
+import { type ErrorBreach, errorBreach, type RunFailure, runFailure } from "./run-verdict.js";
 import { type Progress, type RunSummary, runPlan } from "./runner.js";
 import {
   probeServerMetrics,
   type ServerMetricsSummary,
   startServerMetricsSampler,
 } from "./server-metrics.js";
+import { CHECK_STALL_TIMEOUT_MS, type ReferenceRequest, stallTimeoutMs } from "./stall.js";
 import {
   rateStage,
   type SweepPoint,
@@ -57,10 +62,17 @@ export interface WorkloadResult {
   serverMetrics?: ServerMetricsSummary;
 }
 
+/**
+ * `complete`: every workload ran and stayed within its error limit. `incomplete`: stopped early
+ * (Ctrl-C, a cancelled run). `failed`: every workload ran, but one's errors broke its limit
+ * (`failure` says which, with the most frequent error messages).
+ */
+export type BenchStatus = "complete" | "incomplete" | "failed";
+
 export interface BenchResult {
   schema: typeof RESULT_SCHEMA;
   id: string;
-  status: "complete" | "incomplete";
+  status: BenchStatus;
   startedAt: string;
   finishedAt: string;
   configFile?: string;
@@ -69,8 +81,15 @@ export interface BenchResult {
   environment: Environment;
   targets: TargetInfo[];
   calibration: Omit<Calibration, "words"> & { words: number };
+  /**
+   * The first-request check on each target, sent before any schedule and counted in no metric
+   * (absent in results written before the check existed).
+   */
+  checks?: FirstRequestCheck[];
   results: WorkloadResult[];
   sweeps: SweepSummary[];
+  /** Why the run failed, when its status is `failed`. */
+  failure?: RunFailure;
   warnings: string[];
   files: { requests: string; vllm: string[] };
 }
@@ -103,6 +122,11 @@ export async function runBenchmark(opts: BenchRunOptions): Promise<BenchResult> 
   const results: WorkloadResult[] = [];
   const sweeps: SweepSummary[] = [];
   const vllmFiles: string[] = [];
+  const checks: FirstRequestCheck[] = [];
+  /** Per runtime, the check request that sets its stall timeouts. */
+  const references = new Map<string, ReferenceRequest>();
+  const breaches: ErrorBreach[] = [];
+  const datasets = new Map<Workload, DatasetPrompts | undefined>();
   /** Whether each target URL serves `/metrics` with known series (probed once). */
   const hasServerMetrics = new Map<string, boolean>();
   let writer: TraceWriter | undefined;
@@ -118,29 +142,55 @@ export async function runBenchmark(opts: BenchRunOptions): Promise<BenchResult> 
   });
   const targets = run.list;
   const auth = run.auth;
+  const targetOf = (t: TargetInfo, workload: Workload): Target => ({
+    baseUrl: t.url,
+    model: config.model,
+    endpoint: workload.endpoint,
+    stream: workload.stream,
+    ...(auth.has(t.runtime) ? { headers: auth.get(t.runtime) } : {}),
+  });
+  /** A workload's dataset prompts, loaded and counted once (the check and the runs share them). */
+  const prompts = async (w: Workload): Promise<DatasetPrompts | undefined> => {
+    if (!datasets.has(w))
+      datasets.set(w, await prepareDataset(w, targets[0]!, config.model, calibration, auth));
+    return datasets.get(w);
+  };
 
   try {
     await run.open();
 
-    // Nothing is written before every target answered.
-    mkdirSync(join(opts.outDir, "vllm"), { recursive: true });
-    writer = new TraceWriter(join(opts.outDir, "requests.jsonl"));
     const firstWorkload = config.workloads[0]!;
     calibration = await calibrate(targets, config.model, firstWorkload.endpoint, auth);
     emit({ kind: "log", message: `prompt calibration: ${calibration.detail}` });
+    const firstPlan = buildPlan(firstWorkload, config.model, calibration, await prompts(firstWorkload));
+    for (const t of targets) {
+      const check = await checkFirstRequest({
+        plan: firstPlan,
+        target: targetOf(t, firstWorkload),
+        runtime: t.runtime,
+        url: t.url,
+        stallTimeoutMs: (firstWorkload.stallTimeoutS ?? CHECK_STALL_TIMEOUT_MS / 1000) * 1000,
+        ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+      });
+      checks.push(check);
+      if (opts.signal?.aborted) break;
+      if (check.outcome !== "ok") throw checkFailure(check);
+      const reference = referenceOf(check);
+      if (reference) references.set(t.runtime, reference);
+      emit({ kind: "log", message: `first request to ${t.runtime}: ok in ${check.e2eMs?.toFixed(0)} ms` });
+    }
+    if (opts.signal?.aborted) interrupted = true;
+
+    // Nothing is written before every target answered its check.
+    mkdirSync(join(opts.outDir, "vllm"), { recursive: true });
+    writer = new TraceWriter(join(opts.outDir, "requests.jsonl"));
 
     for (const workload of config.workloads) {
       if (interrupted) break;
-      const dataset = await prepareDataset(workload, targets[0]!, config.model, calibration, auth);
+      const dataset = await prompts(workload);
       for (const t of targets) {
         if (interrupted) break;
-        const target: Target = {
-          baseUrl: t.url,
-          model: config.model,
-          endpoint: workload.endpoint,
-          stream: workload.stream,
-          ...(auth.has(t.runtime) ? { headers: auth.get(t.runtime) } : {}),
-        };
+        const target = targetOf(t, workload);
         if (workload.sweep === undefined) {
           const r = await measure(workload, t.runtime, target, dataset);
           results.push(r);
@@ -180,10 +230,11 @@ export async function runBenchmark(opts: BenchRunOptions): Promise<BenchResult> 
     await run.close();
   }
 
+  const failure = runFailure(breaches);
   const result: BenchResult = {
     schema: RESULT_SCHEMA,
     id: opts.outDir.split(/[\\/]/).pop() ?? "run",
-    status: interrupted ? "incomplete" : "complete",
+    status: interrupted ? "incomplete" : failure ? "failed" : "complete",
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
     ...(opts.configFile === undefined ? {} : { configFile: opts.configFile }),
@@ -192,8 +243,10 @@ export async function runBenchmark(opts: BenchRunOptions): Promise<BenchResult> 
     environment: environment(),
     targets,
     calibration: { ...calibration, words: calibration.words.length },
+    checks,
     results,
     sweeps,
+    ...(failure === undefined || interrupted ? {} : { failure }),
     warnings: [
       ...targets.flatMap((t) => (t.warnings ?? []).map((w) => `${t.runtime} worker: ${w.message}`)),
       ...warnings,
@@ -220,6 +273,7 @@ export async function runBenchmark(opts: BenchRunOptions): Promise<BenchResult> 
     const run = await runPlan({
       target,
       plan,
+      stallTimeoutMs: stallTimeoutMs(workload, references.get(runtime), longestPrompt(dataset)),
       onTrace: (trace) => {
         out.write(workload.name, runtime, trace);
         opts.metrics?.observe(workload.name, runtime, trace);
@@ -244,6 +298,8 @@ export async function runBenchmark(opts: BenchRunOptions): Promise<BenchResult> 
     });
     for (const t of readTraces(out.path, from, to)) agg.add(t);
     const metrics = agg.finish();
+    const breach = run.interrupted ? undefined : errorBreach(workload, runtime, metrics);
+    if (breach) breaches.push(breach);
     if (run.notSent > 0)
       metrics.warnings.push(`${run.notSent} planned requests were never sent (the run was interrupted)`);
     const file = `vllm/${workload.name.replaceAll("/", "_")}.${runtime}.json`;
@@ -301,62 +357,4 @@ export async function runBenchmark(opts: BenchRunOptions): Promise<BenchResult> 
       return undefined;
     }
   }
-}
-
-/**
- * Calibrates on the first target that has /tokenize (the plan is shared by all runtimes); else,
- * for a synthetic model, on its own tokenizer (cl100k_base, plus the BOS token llama.cpp adds);
- * else prompt lengths are checked against the server's usage afterwards.
- */
-async function calibrate(
-  targets: TargetInfo[],
-  model: string,
-  endpoint: Workload["endpoint"],
-  auth: ReadonlyMap<string, Record<string, string>>,
-): Promise<Calibration> {
-  for (const t of targets) {
-    const headers = auth.get(t.runtime);
-    const counter = await serverCounter({ baseUrl: t.url, model, endpoint, ...(headers ? { headers } : {}) });
-    if (counter) return calibrateWithCounter(counter, "server-tokenize");
-  }
-  if (model.startsWith("synthetic:") && endpoint === "completions") {
-    return calibrateWithCounter(async (text) => countTokens(text) + 1, "local-tokenizer");
-  }
-  return uncalibrated();
-}
-
-/** Loads a dataset's prompts and counts their tokens on the target (concurrently, before timing). */
-async function prepareDataset(
-  workload: Workload,
-  target: TargetInfo,
-  model: string,
-  calibration: Calibration,
-  auth: ReadonlyMap<string, Record<string, string>>,
-): Promise<DatasetPrompts | undefined> {
-  if (workload.dataset.kind === "synthetic") return undefined;
-  const texts = loadDataset(workload.dataset);
-  const tokens = new Int32Array(texts.length).fill(-1);
-  const counter =
-    calibration.source === "server-tokenize"
-      ? await serverCounter({
-          baseUrl: target.url,
-          model,
-          endpoint: workload.endpoint,
-          ...(auth.has(target.runtime) ? { headers: auth.get(target.runtime) } : {}),
-        })
-      : undefined;
-  if (!counter) {
-    // No /tokenize: count with cl100k_base, an estimate the server's usage is checked against.
-    for (let i = 0; i < texts.length; i++) tokens[i] = countTokens(texts[i]!);
-  } else {
-    let next = 0;
-    const worker = async () => {
-      while (next < texts.length) {
-        const i = next++;
-        tokens[i] = (await counter(texts[i]!)) ?? -1;
-      }
-    };
-    await Promise.all(Array.from({ length: 8 }, worker));
-  }
-  return { texts, tokens };
 }

@@ -35,6 +35,10 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Identifies requests to the server (`x-request-id: <prefix>-<index>`). */
   requestIdPrefix?: string;
+  /** A request with no byte from the server for this long ends as an error (client.ts). */
+  stallTimeoutMs?: number;
+  /** The longest SSE line, and the largest non-streamed body, accepted (default 8 MiB). */
+  maxReplyBytes?: number;
 }
 
 export interface RunSummary {
@@ -50,6 +54,8 @@ export interface RunSummary {
   windowEndMs: number;
   /** Offered rate of the schedule (requests over the schedule's span), when open loop. */
   offeredRate?: number;
+  /** The stall timeout the requests ran under (absent in results written before it was recorded). */
+  stallTimeoutMs?: number;
 }
 
 const RING = 2048;
@@ -57,7 +63,10 @@ const LEAD_MS = 20;
 
 export async function runPlan(opts: RunOptions): Promise<RunSummary> {
   const t0 = performance.now();
-  const client = new BenchClient(opts.target, t0);
+  const client = new BenchClient(opts.target, t0, {
+    ...(opts.stallTimeoutMs === undefined ? {} : { stallTimeoutMs: opts.stallTimeoutMs }),
+    ...(opts.maxReplyBytes === undefined ? {} : { maxReplyBytes: opts.maxReplyBytes }),
+  });
   const idPrefix = opts.requestIdPrefix ?? "tf";
   const ring = new Float64Array(RING);
   let ringCount = 0;
@@ -192,6 +201,7 @@ export async function runPlan(opts: RunOptions): Promise<RunSummary> {
     windowStartMs: Number.isFinite(windowStart) ? windowStart : 0,
     windowEndMs: windowEnd,
     ...(offeredRate === undefined ? {} : { offeredRate }),
+    stallTimeoutMs: client.stallTimeoutMs,
   };
 
   function closedLoop(o: { concurrency: number; count: number; durationMs?: number; warmup: boolean }) {

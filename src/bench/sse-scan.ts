@@ -1,8 +1,13 @@
 /**
  * The harness's stream reader: finds server-sent-event boundaries by scanning bytes and looks
- * only at the fields a trace needs, so a token costs a few `indexOf` calls instead of a
- * `JSON.parse`. An event is parsed as JSON only when it carries `usage` or `error`, which
- * happens once per request.
+ * only at the fields a trace needs, so a token costs a few `indexOf` calls and a syntax check
+ * over its bytes (json-check.ts) instead of a `JSON.parse`. An event is parsed as JSON only when
+ * it carries `usage` or `error`, which happens once per request.
+ *
+ * A broken stream stops the reader at the first fault, reported once through `onStreamInvalid`
+ * with a one-line reason: an event that is not JSON (or not a JSON object), or a line longer than
+ * `maxLineBytes`. A line still being received is kept as the pieces it arrived in and joined once
+ * when its end arrives, so buffering costs time linear in the line's length however it is split.
  *
  * Content detection: a completions chunk carries content when its `"text":"` is non-empty; a chat
  * chunk when its `"content":"` is non-empty. A role-only delta, an empty string, `content: null`
@@ -10,6 +15,8 @@
  * count as the first token. Inside a JSON string every quote is escaped, so these patterns
  * cannot match the generated text itself.
  */
+
+import { JsonChecker, jsonProblem } from "./json-check.js";
 
 const TEXT_KEY = Buffer.from('"text":');
 const CONTENT_KEY = Buffer.from('"content":');
@@ -37,38 +44,72 @@ export interface SseSink {
   onStreamUsage(usage: StreamUsage): void;
   onStreamError(message: string): void;
   onStreamDone(): void;
+  /** The stream broke the protocol; nothing more is reported after this. */
+  onStreamInvalid(reason: string): void;
+}
+
+/** The longest SSE line (and non-streamed reply body) the harness accepts by default. */
+export const DEFAULT_MAX_LINE_BYTES = 8 * 1024 * 1024;
+
+/** A byte count as the reasons print it: whole MiB or KiB when exact, else bytes. */
+export function formatBytes(n: number): string {
+  if (n >= 1024 * 1024 && n % (1024 * 1024) === 0) return `${n / (1024 * 1024)} MiB`;
+  if (n >= 1024 && n % 1024 === 0) return `${n / 1024} KiB`;
+  return `${n} bytes`;
 }
 
 export class SseScanner {
-  private pending: Buffer | undefined;
+  /** The start of a line whose end has not arrived, as the pieces it came in. */
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
   private readonly contentKey: Buffer;
+  private readonly json = new JsonChecker();
   /** Where the content key sat in the previous event: chunks of one stream share a layout. */
   private hint = -1;
+  /** Data events seen, `[DONE]` included: the number a reason gives an event. */
+  private events = 0;
   done = false;
+  /** Set once the stream broke the protocol; the reader then ignores everything. */
+  failed = false;
 
   constructor(
     endpoint: "completions" | "chat",
     private readonly sink: SseSink,
     /** True when the request asked for usage on every chunk (`continuous_usage_stats`). */
     private readonly continuousUsage = false,
+    private readonly maxLineBytes = DEFAULT_MAX_LINE_BYTES,
   ) {
     this.contentKey = endpoint === "chat" ? CONTENT_KEY : TEXT_KEY;
   }
 
   /** Feeds bytes as they arrive; complete events are reported synchronously. */
   push(chunk: Buffer): void {
+    if (this.done || this.failed) return;
     let buf = chunk;
-    if (this.pending !== undefined) {
-      buf = Buffer.concat([this.pending, chunk]);
-      this.pending = undefined;
+    if (this.pendingBytes > 0) {
+      if (chunk.indexOf(LF) === -1) {
+        // Still inside the same line: keep the piece, copy nothing.
+        this.pending.push(chunk);
+        this.pendingBytes += chunk.length;
+        if (this.pendingBytes > this.maxLineBytes) this.tooLong();
+        return;
+      }
+      this.pending.push(chunk);
+      buf = Buffer.concat(this.pending, this.pendingBytes + chunk.length);
+      this.pending = [];
+      this.pendingBytes = 0;
     }
     let start = 0;
     const len = buf.length;
     // Lines are split on LF; an empty line (LF LF or LF CR LF) ends an event. Servers send one
     // `data:` line per event, so each data line is handled as its own event.
-    while (start < len && !this.done) {
+    while (start < len && !this.done && !this.failed) {
       const nl = buf.indexOf(LF, start);
       if (nl === -1) break;
+      if (nl - start > this.maxLineBytes) {
+        this.tooLong();
+        return;
+      }
       let end = nl;
       if (end > start && buf[end - 1] === CR) end--;
       if (end - start >= DATA_PREFIX.length && matchAt(buf, start, DATA_PREFIX)) {
@@ -83,21 +124,46 @@ export class SseScanner {
       }
       start = nl + 1;
     }
-    if (start < len && !this.done) this.pending = buf.subarray(start);
+    if (start < len && !this.done && !this.failed) {
+      this.pending.push(buf.subarray(start));
+      this.pendingBytes = len - start;
+      if (this.pendingBytes > this.maxLineBytes) this.tooLong();
+    }
   }
 
   /** Bytes left over that never formed a complete line. */
   get leftover(): number {
-    return this.pending?.length ?? 0;
+    return this.pendingBytes;
+  }
+
+  private tooLong(): void {
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.fail(`SSE line over ${formatBytes(this.maxLineBytes)}`);
+  }
+
+  private fail(reason: string): void {
+    this.failed = true;
+    this.sink.onStreamInvalid(reason);
   }
 
   private event(buf: Buffer, from: number, to: number): void {
     // Every search stays inside this event: a view costs less than scanning the rest of a
     // buffer that may hold a whole reply.
     const ev = buf.subarray(from, to);
+    const n = ++this.events;
     if (ev.length === DONE.length && ev.equals(DONE)) {
       this.done = true;
       this.sink.onStreamDone();
+      return;
+    }
+    if (!this.json.isValue(ev, 0, ev.length)) {
+      const text = ev.toString("utf8");
+      this.fail(`invalid JSON in chunk ${n}: ${clip(jsonProblem(text) ?? "not JSON")}`);
+      return;
+    }
+    if (ev[valueAt(ev, 0)] !== BRACE) {
+      this.fail(`chunk ${n} is not a JSON object: ${clip(ev.toString("utf8"))}`);
       return;
     }
     if (isTopLevelError(ev)) {
@@ -131,6 +197,11 @@ export class SseScanner {
     if (at === -1 || ev[valueAt(ev, at + USAGE_KEY.length)] !== BRACE) return undefined;
     return parseUsage(ev.toString("utf8"));
   }
+}
+
+/** At most 200 characters, for a reason that stays one short line. */
+function clip(text: string): string {
+  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
 }
 
 /** The index of the first non-space byte at or after `at`. */

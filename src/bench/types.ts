@@ -70,6 +70,16 @@ export interface Workload {
   slo: Slo;
   seed: number;
   sweep?: SweepSpec;
+  /**
+   * A request with no byte from the server for this long ends as an error. Absent: derived from
+   * the first-request check on each target (stall.ts).
+   */
+  stallTimeoutS?: number;
+  /**
+   * The run fails when more than this fraction of the workload's measured requests on a runtime
+   * ended as errors (all of them always fails it). Absent: `DEFAULT_MAX_ERROR_FRACTION`.
+   */
+  maxErrorFraction?: number;
 }
 
 export interface BenchConfig {

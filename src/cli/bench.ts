@@ -2,7 +2,10 @@
  * `tokenforge bench [CONFIG]`: runs a benchmark config (or, with none, a short default workload
  * on a local worker serving a synthetic model), shows live progress on stderr, prints the table
  * and writes the result files. Ctrl-C stops sending, ends requests in flight as incomplete and
- * still writes everything, marked incomplete.
+ * still writes everything, marked incomplete (exit 130). A run whose errors broke a workload's
+ * limit is written marked failed, its most frequent errors printed on stderr (exit 1); a failed
+ * first-request check stops the run before anything is written (exit 2 when the server refused
+ * the request as the config's fault, else 1).
  */
 import { readFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
@@ -10,7 +13,8 @@ import type { Command } from "commander";
 import { parse as parseYaml } from "yaml";
 import { defaultConfig, loadConfig } from "../bench/config.js";
 import { BenchMetrics } from "../bench/live-metrics.js";
-import { type BenchEvent, runBenchmark } from "../bench/run.js";
+import { type BenchEvent, type BenchResult, runBenchmark } from "../bench/run.js";
+import { failureLines } from "../bench/run-verdict.js";
 import { renderTable } from "../bench/table.js";
 import type { BenchConfig } from "../bench/types.js";
 import type { TokenForgeEnv } from "../config.js";
@@ -138,12 +142,14 @@ export function registerBenchCommand(program: Command, env: TokenForgeEnv, runti
               `sweep ${s.workload} on ${s.runtime}: highest rate meeting the SLOs: ${best}\n`,
             );
           }
-          process.stdout.write(
-            `${result.status === "complete" ? "results" : "partial results (incomplete)"} in ${outDir}\n`,
-          );
+          process.stdout.write(`${STATUS_WORDS[result.status]} in ${outDir}\n`);
           if (report !== undefined) process.stdout.write(`report: ${report}\n`);
         }
+        if (result.failure !== undefined) {
+          process.stderr.write(`run failed: ${failureLines(result.failure).join("\n")}\n`);
+        }
         if (result.status === "incomplete") process.exitCode = 130;
+        else if (result.status === "failed") process.exitCode = 1;
       } finally {
         show.end();
         process.off("SIGINT", onSigint);
@@ -151,6 +157,12 @@ export function registerBenchCommand(program: Command, env: TokenForgeEnv, runti
       }
     });
 }
+
+const STATUS_WORDS: Record<BenchResult["status"], string> = {
+  complete: "results",
+  incomplete: "partial results (incomplete)",
+  failed: "results of a failed run",
+};
 
 /** Writes `report.html` beside the result; a failure is a warning, the results stand. */
 function reportBeside(outDir: string): string | undefined {

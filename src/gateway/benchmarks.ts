@@ -2,7 +2,8 @@
  * Benchmark runs started through the API (`POST /benchmarks/run`): validated like a config file,
  * recorded in the store, run in the background through the harness (deploying locally any
  * runtime that has no ready deployment of the model, and removing what it deployed afterwards),
- * with results stored row by row and the run's files kept as artifacts.
+ * with results stored row by row and the run's files kept as artifacts. A run ends `failed` with
+ * its reason when its first-request check is refused or its errors break a workload's limit.
  */
 import { randomUUID } from "node:crypto";
 import { existsSync, readdirSync } from "node:fs";
@@ -145,8 +146,10 @@ export class BenchmarkJobs {
       // A run reads as ended only once what it deployed for itself is gone.
       await this.removeDeployments(created);
       const cancelled = job.controller.signal.aborted;
+      // A run whose errors broke a workload's limit ends failed, with the harness's reason.
       await store.updateRun(id, {
         status: cancelled ? "cancelled" : result.status,
+        ...(cancelled || result.failure === undefined ? {} : { error: result.failure.message }),
         environment: result.environment,
         finishedAt: new Date().toISOString(),
       });

@@ -97,7 +97,7 @@ export interface TraceInfo {
 export interface ReportData {
   run: {
     id: string;
-    status: "complete" | "incomplete" | "unknown";
+    status: "complete" | "incomplete" | "failed" | "unknown";
     model?: string;
     startedAt?: string;
     finishedAt?: string;

@@ -140,7 +140,10 @@ function header(data: ReportData, library: ChartLibrary): string {
     r.status === "incomplete"
       ? `<p class="banner">Incomplete run: it was interrupted, so the figures cover only the requests ` +
         `sent before it stopped (requests in flight then count as incomplete).</p>`
-      : "";
+      : r.status === "failed"
+        ? `<p class="banner">Failed run: too many of its requests failed for its figures to stand; ` +
+          `the failures table below lists what the server answered.</p>`
+        : "";
   return (
     `<header><h1>Benchmark report: ${escapeHtml(r.model ?? "unknown model")}</h1>${banner}<dl class="meta">` +
     `<div><dt>status</dt><dd>${status}</dd></div>` +

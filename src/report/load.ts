@@ -27,8 +27,9 @@ export function validateReportInput(value: unknown, file: string): ReportInput {
     );
   }
   const checked = validateResultFile(value, file) as unknown as Record<string, unknown>;
-  if (checked.status !== undefined && checked.status !== "complete" && checked.status !== "incomplete") {
-    fail(`status: expected "complete" or "incomplete", got ${JSON.stringify(checked.status)}`);
+  const statuses = ["complete", "incomplete", "failed"];
+  if (checked.status !== undefined && !statuses.includes(checked.status as string)) {
+    fail(`status: expected "complete", "incomplete" or "failed", got ${JSON.stringify(checked.status)}`);
   }
   const sweeps = checked.sweeps ?? [];
   if (!Array.isArray(sweeps)) return fail("sweeps: expected an array");

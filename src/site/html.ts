@@ -57,8 +57,8 @@ measured by the benchmark from the server's own token counts.</p>`;
 function rows(entries: SiteEntry[], withRun: boolean): string {
   return entries
     .map(
-      (e) => `<tr${e.status === "incomplete" ? ' class="incomplete"' : ""}>
-<td>${escapeHtml(e.model)}</td><td class=l>${escapeHtml(e.engine)}</td><td class=l>${escapeHtml(e.workload)}</td>${withRun ? `<td class=l>${escapeHtml(e.runId)}${e.status === "incomplete" ? " (incomplete)" : ""}</td><td class=l>${escapeHtml(e.date.slice(0, 19).replace("T", " "))}</td>` : ""}
+      (e) => `<tr${e.status !== "complete" ? ' class="incomplete"' : ""}>
+<td>${escapeHtml(e.model)}</td><td class=l>${escapeHtml(e.engine)}</td><td class=l>${escapeHtml(e.workload)}</td>${withRun ? `<td class=l>${escapeHtml(e.runId)}${e.status !== "complete" ? ` (${escapeHtml(e.status)})` : ""}</td><td class=l>${escapeHtml(e.date.slice(0, 19).replace("T", " "))}</td>` : ""}
 <td>${num(e.prefillTokensPerS)}</td><td>${num(e.decodeTokensPerS)}</td><td>${num(e.ttftP50Ms)}</td><td>${num(e.tpotP50Ms, 2)}</td>
 <td>${usd(e.cost?.per1MInput)}</td><td>${usd(e.cost?.per1MOutput)}</td><td class=l>${escapeHtml(e.hardware)}</td></tr>`,
     )

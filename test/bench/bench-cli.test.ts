@@ -390,7 +390,9 @@ workloads:
     };
     const ga = await served(simA, "a");
     const gb = await served(simB, "b");
-    expect(ga.size).toBe(40 + 3 + 12);
+    // Every measured and warmup request, and the first-request check (cmpl's shape).
+    expect(ga.size).toBe(40 + 3 + 12 + 1);
+    expect(ga.has("cmpl-check")).toBe(true);
     expect(gb).toEqual(ga);
   });
 });

@@ -76,6 +76,7 @@ describe("the original format", () => {
           arrival: { kind: "poisson" },
           slo: {},
           seed: 0,
+          maxErrorFraction: 0.5,
         },
       ],
     });
@@ -123,6 +124,23 @@ describe("defaults and normalization", () => {
     expect(cfg.workloads.map((w) => w.seed)).toEqual([10, 11, 3]);
     expect(cfg.workloads[0]!.slo).toEqual({ ttftMs: 200, e2eMs: 5000 });
     expect(cfg.workloads[1]!.slo).toEqual({ ttftMs: 50, tpotMs: 20, e2eMs: 5000 });
+  });
+
+  it("takes stall_timeout_s and max_error_fraction from the workload, else the top level", () => {
+    const cfg = configFromObject(
+      config({ stall_timeout_s: 90, max_error_fraction: 0.1 }, [
+        workload({ name: "a" }),
+        workload({ name: "b", stall_timeout_s: 2.5, max_error_fraction: 0 }),
+      ]),
+    );
+    expect(cfg.workloads.map((w) => [w.stallTimeoutS, w.maxErrorFraction])).toEqual([
+      [90, 0.1],
+      [2.5, 0],
+    ]);
+    // Neither given: no fixed stall timeout (derived per target), half the requests may fail.
+    const plain = configFromObject(config()).workloads[0]!;
+    expect(plain.stallTimeoutS).toBeUndefined();
+    expect(plain.maxErrorFraction).toBe(0.5);
   });
 
   it("maps every form of every option", () => {
@@ -340,11 +358,21 @@ describe("errors", () => {
       [{ seed: -1 }, "workloads[0].seed", "an integer in [0, 4294967295]"],
       [{ slo: { e2e_ms: 0 } }, "workloads[0].slo.e2e_ms", "a number > 0"],
       [{ qps: undefined, sweep: { points: 51 } }, "workloads[0].sweep.points", "an integer in [1, 50]"],
+      [{ stall_timeout_s: 0 }, "workloads[0].stall_timeout_s", "a number of seconds > 0 (got 0)"],
+      [{ stall_timeout_s: "1m" }, "workloads[0].stall_timeout_s", "a number of seconds > 0"],
+      [{ max_error_fraction: 1.5 }, "workloads[0].max_error_fraction", "a fraction in [0, 1] (got 1.5)"],
+      [{ max_error_fraction: -0.1 }, "workloads[0].max_error_fraction", "a fraction in [0, 1]"],
     ];
     for (const [extra, path, text] of cases) {
       expect(problemAt(config({}, [workload(extra)]), path), JSON.stringify(extra)).toContain(text);
     }
     expect(problemAt(config({ seed: 1.5 }), "seed")).toContain("an integer");
+    expect(problemAt(config({ stall_timeout_s: -5 }), "stall_timeout_s")).toContain(
+      "a number of seconds > 0",
+    );
+    expect(problemAt(config({ max_error_fraction: 2 }), "max_error_fraction")).toContain(
+      "a fraction in [0, 1]",
+    );
     expect(problemAt(config({ targets: { llamacpp: "ftp://x" } }), "targets.llamacpp")).toContain("http://");
     expect(problemAt(config({ model: "" }), "model")).toContain("non-empty string");
   });

@@ -1,10 +1,17 @@
 import { describe, expect, it } from "vitest";
-import { errorMessage, SseScanner, type SseSink, type StreamUsage } from "../../src/bench/sse-scan.js";
+import {
+  DEFAULT_MAX_LINE_BYTES,
+  errorMessage,
+  SseScanner,
+  type SseSink,
+  type StreamUsage,
+} from "../../src/bench/sse-scan.js";
 
 type Event =
   | { kind: "content"; usage?: StreamUsage }
   | { kind: "usage"; usage: StreamUsage }
   | { kind: "error"; message: string }
+  | { kind: "invalid"; reason: string }
   | { kind: "done" };
 
 class Recorder implements SseSink {
@@ -21,17 +28,21 @@ class Recorder implements SseSink {
   onStreamDone(): void {
     this.events.push({ kind: "done" });
   }
+  onStreamInvalid(reason: string): void {
+    this.events.push({ kind: "invalid", reason });
+  }
 }
 
 function scan(
   endpoint: "completions" | "chat",
-  pieces: (string | Buffer)[],
+  pieces: Iterable<string | Buffer>,
   continuousUsage = false,
-): { events: Event[]; done: boolean; leftover: number } {
+  maxLineBytes?: number,
+): { events: Event[]; done: boolean; failed: boolean; leftover: number } {
   const sink = new Recorder();
-  const s = new SseScanner(endpoint, sink, continuousUsage);
+  const s = new SseScanner(endpoint, sink, continuousUsage, maxLineBytes);
   for (const p of pieces) s.push(typeof p === "string" ? Buffer.from(p) : p);
-  return { events: sink.events, done: s.done, leftover: s.leftover };
+  return { events: sink.events, done: s.done, failed: s.failed, leftover: s.leftover };
 }
 
 const sse = (...data: string[]) => data.map((d) => `data: ${d}\n\n`).join("");
@@ -210,7 +221,7 @@ describe("SseScanner", () => {
     // Some servers put `usage` on the chunk with the last token and finish_reason instead of a
     // chunk of its own: it is the request's only usage and must not be lost.
     const r = scan("completions", [sse(cmpl(" a"), cmpl(" b", u(2)), "[DONE]")]);
-    const usage = r.events.flatMap((e) => (e.kind === "done" || e.kind === "error" ? [] : [e.usage]));
+    const usage = r.events.flatMap((e) => (e.kind === "content" || e.kind === "usage" ? [e.usage] : []));
     expect(r.events.filter((e) => e.kind === "content")).toHaveLength(2);
     expect(usage.at(-1)).toEqual({ promptTokens: 5, completionTokens: 2 });
   });
@@ -263,10 +274,96 @@ describe("SseScanner", () => {
     expect(e.events).toEqual([{ kind: "error", message: "boom" }]);
   });
 
-  it("[DONE] must be the whole data", () => {
-    const r = scan("completions", [sse("[DONE] ", "[DONE]x")]);
-    expect(r.events).toEqual([]);
+  it("[DONE] must be the whole data: anything else is a chunk, and not JSON", () => {
+    const r = scan("completions", [sse("[DONE] ", "[DONE]")]);
+    expect(r.events).toEqual([
+      { kind: "invalid", reason: expect.stringMatching(/^invalid JSON in chunk 1: /) },
+    ]);
     expect(r.done).toBe(false);
+  });
+});
+
+describe("SseScanner on broken streams", () => {
+  it("stops at the first event that is not JSON, numbering it among the data events", () => {
+    const r = scan("completions", [
+      sse(cmpl(" a"), cmpl(""), '{"choices":[{"text":" b"}', cmpl(" c"), "[DONE]"),
+    ]);
+    expect(r.events).toEqual([CONTENT, { kind: "invalid", reason: expect.any(String) }]);
+    const reason = (r.events[1] as { reason: string }).reason;
+    expect(reason).toMatch(/^invalid JSON in chunk 3: /);
+    // V8's own description of the fault follows, on one line.
+    expect(reason.length).toBeGreaterThan("invalid JSON in chunk 3: ".length);
+    expect(reason).not.toMatch(/\n/);
+    expect(r.failed).toBe(true);
+    expect(r.done).toBe(false);
+  });
+
+  it("finds a broken event however the stream is split", () => {
+    const bytes = Buffer.from(sse(cmpl(" a"), '{"choices":[{"text":" b"}]]', "[DONE]"));
+    for (let cut = 0; cut <= bytes.length; cut++) {
+      const r = scan("completions", [bytes.subarray(0, cut), bytes.subarray(cut)]);
+      expect(
+        r.events.map((e) => e.kind),
+        `split at byte ${cut}`,
+      ).toEqual(["content", "invalid"]);
+    }
+  });
+
+  it("refuses a chunk that is JSON but not an object", () => {
+    const r = scan("completions", [sse("42", cmpl(" a"))]);
+    expect(r.events).toEqual([{ kind: "invalid", reason: "chunk 1 is not a JSON object: 42" }]);
+  });
+
+  it("refuses a line longer than the limit, complete or still arriving, once", () => {
+    const long = `data: ${cmpl("x".repeat(2000))}\n\n`;
+    const whole = scan("completions", [long], false, 1024);
+    expect(whole.events).toEqual([{ kind: "invalid", reason: "SSE line over 1 KiB" }]);
+    // In small pieces the fault is found as soon as the buffered part passes the limit.
+    const pieces = Buffer.from(long);
+    const sink = new Recorder();
+    const s = new SseScanner("completions", sink, false, 1024);
+    let at = 0;
+    while (at < pieces.length && sink.events.length === 0) {
+      s.push(pieces.subarray(at, at + 10));
+      at += 10;
+    }
+    expect(sink.events).toEqual([{ kind: "invalid", reason: "SSE line over 1 KiB" }]);
+    expect(at).toBeLessThanOrEqual(1024 + 10);
+    s.push(pieces.subarray(at));
+    s.push(Buffer.from(sse(cmpl(" a"), "[DONE]")));
+    expect(sink.events).toHaveLength(1);
+    expect(s.leftover).toBe(0);
+  });
+
+  it("refuses a line over the default 8 MiB", () => {
+    const mib = Buffer.alloc(1024 * 1024, 0x61);
+    const r = scan(
+      "completions",
+      (function* () {
+        yield 'data: {"choices":[{"text":"';
+        for (let i = 0; i < 9; i++) yield mib;
+      })(),
+    );
+    expect(DEFAULT_MAX_LINE_BYTES).toBe(8 * 1024 * 1024);
+    expect(r.events).toEqual([{ kind: "invalid", reason: "SSE line over 8 MiB" }]);
+    expect(r.leftover).toBe(0);
+  });
+
+  it("reads a line of a few MB delivered in many small pieces (buffering linear in its length)", () => {
+    // 4 MiB of text in 64-byte pieces: 65,536 pushes. Joining the pending bytes again on every
+    // push would copy about 137 GB and never finish; the pieces are joined once, at the line's end.
+    const text = "y".repeat(4 * 1024 * 1024);
+    const bytes = Buffer.from(sse(cmpl(text), usageChunk(3, 1), "[DONE]"));
+    const pieces = (function* () {
+      for (let at = 0; at < bytes.length; at += 64) yield bytes.subarray(at, at + 64);
+    })();
+    const r = scan("completions", pieces);
+    expect(r.events).toEqual([
+      CONTENT,
+      { kind: "usage", usage: { promptTokens: 3, completionTokens: 1 } },
+      DONE,
+    ]);
+    expect(r.failed).toBe(false);
   });
 });
 
