@@ -13,6 +13,8 @@ export const ERROR_CODES = {
   payload_too_large: 413,
   over_capacity: 429,
   not_ready: 503,
+  /** A service TokenForge depends on (the database) cannot be reached now; retrying later may work. */
+  unavailable: 503,
   engine_error: 500,
   io_error: 500,
   bad_gateway: 502,

@@ -1,7 +1,9 @@
 /**
  * The gateway's Prometheus series (GET /metrics), from the catalogue: HTTP requests by route and
- * status, forwarded generations with time to first byte and end-to-end latency, requests in
- * flight, deployments by state, and the process's CPU and memory. A registry per gateway.
+ * status, forwarded generations by how they ended (the worker's status, or `PROXIED_STATUS`:
+ * no answer, a stream broken after its headers, a client that left) with time to first byte and
+ * end-to-end latency, requests in flight, deployments by state, and the process's CPU and memory.
+ * A registry per gateway.
  */
 import { type Counter, collectDefaultMetrics, type Gauge, type Histogram, Registry } from "prom-client";
 import { CATALOGUE as C } from "../telemetry/catalogue.js";

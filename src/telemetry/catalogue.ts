@@ -190,7 +190,7 @@ export const CATALOGUE = {
   gatewayProxied: {
     name: "tokenforge_gateway_proxied_requests_total",
     type: "counter",
-    help: "Generation requests forwarded to a worker, by model, runtime and the worker's status code.",
+    help: "Generation requests forwarded to a worker, counted when the answer ends, by model, runtime and status: the worker's status code, 502 when it did not answer, stream_error when its answer broke after the headers were sent, client_closed when the client left first.",
     labels: ["model", "runtime", "status"],
     component: "gateway",
   },
@@ -289,6 +289,17 @@ export const CATALOGUE = {
 } as const satisfies Record<string, MetricSpec>;
 
 export type CatalogueKey = keyof typeof CATALOGUE;
+
+/**
+ * The `status` of `tokenforge_gateway_proxied_requests_total` when it is not the status code of a
+ * whole answer from the worker: it did not answer (502), its answer broke after the headers were
+ * sent (an error for the client, whatever the status line said), or the client left first.
+ */
+export const PROXIED_STATUS = {
+  noAnswer: "502",
+  streamError: "stream_error",
+  clientClosed: "client_closed",
+} as const;
 
 /** Every series name, for checks of dashboards and docs. */
 export function metricNames(): string[] {

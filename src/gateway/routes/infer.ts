@@ -19,7 +19,7 @@ export function inferRoutes(app: FastifyInstance, deployments: Deployments, prox
       const target = await deployments.route(b.model, b.runtime);
       await proxy.forward(
         reply,
-        target.endpoint,
+        target,
         "/v1/completions",
         {
           model: b.model,

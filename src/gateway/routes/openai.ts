@@ -46,7 +46,7 @@ export function openAIRoutes(app: FastifyInstance, deployments: Deployments, pro
           });
         }
         const target = await deployments.route(body.model);
-        await proxy.forward(reply, target.endpoint, path, body, {
+        await proxy.forward(reply, target, path, body, {
           model: body.model,
           runtime: target.runtime,
         });

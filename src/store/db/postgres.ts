@@ -21,7 +21,9 @@ export async function openPostgres(url: string, opts: PostgresOptions = {}): Pro
     connectionTimeoutMillis: opts.connectTimeoutMs ?? 10_000,
   });
   // An idle client that loses its connection emits 'error' on the pool; unhandled it would end the
-  // process. The pool drops that client, and the next query reports the problem as a coded error.
+  // process. The pool drops that client and opens a new one for the next query; while the server
+  // stays unreachable, that query fails with `unavailable` (sql-errors.ts), and once it answers
+  // again the pool serves as before, with nothing to restart.
   pool.on("error", () => {});
   try {
     await pool.query("SELECT 1");
