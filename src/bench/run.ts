@@ -13,6 +13,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { RuntimeRegistry } from "../runtimes/registry.js";
 import { Aggregator } from "./aggregate.js";
+import { PAIR_SCHEMA, type PairCheckpoint, writeCheckpoint } from "./checkpoint.js";
 import type { Target } from "./client.js";
 import { type Environment, environment } from "./environment.js";
 import { checkFailure, checkFirstRequest, type FirstRequestCheck, referenceOf } from "./first-request.js";
@@ -111,6 +112,13 @@ export interface BenchRunOptions {
   serverMetrics?: { intervalMs?: number } | false;
   /** The value of an environment variable a target's `api_key_env` names (default: none is set). */
   secrets?: (name: string) => string | undefined;
+  /**
+   * Pairs this run already finished in `outDir` (a resumed run): they are not run again, and
+   * their results are carried into this one. The plan and seed are the config's, as before.
+   */
+  resume?: readonly PairCheckpoint[];
+  /** Called once a workload × runtime pair has finished and its checkpoint is on disk. */
+  onPair?: (pair: PairCheckpoint) => void;
 }
 
 /** Runs the config; the returned result is also written to `outDir/result.json`. */
@@ -185,15 +193,33 @@ export async function runBenchmark(opts: BenchRunOptions): Promise<BenchResult> 
     mkdirSync(join(opts.outDir, "vllm"), { recursive: true });
     writer = new TraceWriter(join(opts.outDir, "requests.jsonl"));
 
+    const finished = new Map((opts.resume ?? []).map((p) => [`${p.workload}\u0000${p.runtime}`, p]));
+    /** Keeps a finished pair on disk before the next one starts. */
+    const checkpoint = (workload: string, runtime: string, from: number, sweep?: SweepSummary) => {
+      if (interrupted) return;
+      const pair = { workload, runtime, results: results.slice(from), ...(sweep ? { sweep } : {}) };
+      writeCheckpoint(opts.outDir, pair);
+      opts.onPair?.({ schema: PAIR_SCHEMA, ...pair });
+    };
     for (const workload of config.workloads) {
       if (interrupted) break;
-      const dataset = await prompts(workload);
+      const pending = targets.filter((t) => !finished.has(`${workload.name}\u0000${t.runtime}`));
+      const dataset = pending.length > 0 ? await prompts(workload) : undefined;
       for (const t of targets) {
         if (interrupted) break;
+        const done = finished.get(`${workload.name}\u0000${t.runtime}`);
+        if (done !== undefined) {
+          results.push(...done.results);
+          if (done.sweep) sweeps.push(done.sweep);
+          vllmFiles.push(...done.results.map((r) => vllmFileOf(r.workload, r.runtime)));
+          continue;
+        }
         const target = targetOf(t, workload);
+        const from = results.length;
         if (workload.sweep === undefined) {
           const r = await measure(workload, t.runtime, target, dataset);
           results.push(r);
+          checkpoint(workload.name, t.runtime, from);
           continue;
         }
         const points: SweepPoint[] = [];
@@ -222,7 +248,9 @@ export async function runBenchmark(opts: BenchRunOptions): Promise<BenchResult> 
             `sweep ${workload.name} on ${t.runtime}: no request completed in a baseline stage; rates skipped`,
           );
         }
-        sweeps.push(summarizeSweep(workload, t.runtime, points));
+        const summary = summarizeSweep(workload, t.runtime, points);
+        sweeps.push(summary);
+        checkpoint(workload.name, t.runtime, from, summary);
       }
     }
   } finally {
@@ -302,7 +330,7 @@ export async function runBenchmark(opts: BenchRunOptions): Promise<BenchResult> 
     if (breach) breaches.push(breach);
     if (run.notSent > 0)
       metrics.warnings.push(`${run.notSent} planned requests were never sent (the run was interrupted)`);
-    const file = `vllm/${workload.name.replaceAll("/", "_")}.${runtime}.json`;
+    const file = vllmFileOf(workload.name, runtime);
     const view = toVllmBenchServe(metrics, {
       model: config.model,
       backend: runtime,
@@ -357,4 +385,9 @@ export async function runBenchmark(opts: BenchRunOptions): Promise<BenchResult> 
       return undefined;
     }
   }
+}
+
+/** Where a workload's result in vLLM's `bench serve` layout goes, relative to the run's directory. */
+function vllmFileOf(workload: string, runtime: string): string {
+  return `vllm/${workload.replaceAll("/", "_")}.${runtime}.json`;
 }

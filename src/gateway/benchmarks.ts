@@ -8,6 +8,7 @@
 import { randomUUID } from "node:crypto";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
+import { type PairCheckpoint, readCheckpoints } from "../bench/checkpoint.js";
 import { configFromObject } from "../bench/config.js";
 import { environment } from "../bench/environment.js";
 import { runBenchmark } from "../bench/run.js";
@@ -19,6 +20,7 @@ import type { RuntimeRegistry } from "../runtimes/registry.js";
 import type { ArtifactStore, RunFilter, RunRow, Store } from "../spec/store.js";
 import { putFile } from "../store/artifacts/index.js";
 import type { Deployments } from "./deployments.js";
+import { WriteQueue } from "./write-queue.js";
 
 export interface BenchmarkJobsOptions {
   store: Store;
@@ -33,6 +35,8 @@ export interface BenchmarkJobsOptions {
 
 interface Job {
   controller: AbortController;
+  /** The run's store writes, in order, retried through a database outage. */
+  writes: WriteQueue;
   progress?: Progress & { workload: string; runtime: string };
   done: Promise<void>;
 }
@@ -68,10 +72,7 @@ export class BenchmarkJobs {
       createdAt: now.toISOString(),
     };
     await this.o.store.createRun(row);
-    const controller = new AbortController();
-    const job: Job = { controller, done: Promise.resolve() };
-    job.done = this.execute(id, config, job).catch(() => {});
-    this.jobs.set(id, job);
+    this.launch(id, config);
     return row;
   }
 
@@ -112,15 +113,58 @@ export class BenchmarkJobs {
     return (await this.o.store.getRun(id))!;
   }
 
+  /**
+   * Runs an interrupted run's unfinished pairs with the same plan and seed, in the same
+   * directory, keeping the pairs it had finished; the answer comes before any request is sent.
+   */
+  async resume(id: string): Promise<RunRow> {
+    const run = await this.o.store.getRun(id);
+    if (!run) throw new TokenForgeError("not_found", `no benchmark run ${id}`, { field: "id" });
+    if (run.status !== "interrupted" || this.jobs.get(id)?.writes.size) {
+      throw new TokenForgeError(
+        "invalid_request",
+        `run ${id} is ${run.status}: only an interrupted run resumes`,
+        {
+          field: "id",
+        },
+      );
+    }
+    // The stored config is the normalized one the run started with: same plan, same seed.
+    const config = run.config as BenchConfig;
+    await this.o.store.updateRun(id, { status: "queued" });
+    this.launch(id, config, readCheckpoints(join(this.o.resultsDir, id)));
+    return (await this.o.store.getRun(id))!;
+  }
+
+  private launch(id: string, config: BenchConfig, resume?: PairCheckpoint[]): void {
+    const job: Job = { controller: new AbortController(), writes: new WriteQueue(), done: Promise.resolve() };
+    job.done = this.execute(id, config, job, resume).catch(() => {});
+    this.jobs.set(id, job);
+  }
+
   /** Cancels every run in progress and waits for them to record how they ended. */
   async close(): Promise<void> {
-    for (const job of this.jobs.values()) job.controller.abort();
+    for (const job of this.jobs.values()) {
+      job.controller.abort();
+      // Shutting down: a write still failing is left to the next start's recovery.
+      job.writes.close();
+    }
     await Promise.all([...this.jobs.values()].map((j) => j.done));
   }
 
-  private async execute(id: string, config: BenchConfig, job: Job): Promise<void> {
+  /**
+   * Runs a queued run. Each finished workload × runtime pair is on disk (the harness's checkpoint)
+   * before the next starts, and its results are queued for the store at once; the store writes
+   * go through the run's write queue, so a database outage delays them instead of losing them.
+   */
+  private async execute(id: string, config: BenchConfig, job: Job, resume?: PairCheckpoint[]): Promise<void> {
     const { store } = this.o;
+    const { writes } = job;
     const created: string[] = [];
+    const ended = (patch: Parameters<Store["updateRun"]>[1]) =>
+      writes.push(`ending run ${id}`, () =>
+        store.updateRun(id, { ...patch, finishedAt: new Date().toISOString() }),
+      );
     try {
       await store.updateRun(id, { status: "running", startedAt: new Date().toISOString() });
       const targets = { ...config.targets };
@@ -138,30 +182,38 @@ export class BenchmarkJobs {
           if (e.kind === "progress")
             job.progress = { ...e.progress, workload: e.workload, runtime: e.runtime };
         },
+        ...(resume === undefined ? {} : { resume }),
+        onPair: (pair) => {
+          for (const r of pair.results) {
+            const row = { runId: id, workload: r.workload, runtime: r.runtime, metrics: r.metrics };
+            writes.push(`result ${r.workload} on ${r.runtime}`, () => store.putResult(row));
+          }
+        },
       });
+      // Every result once more (an upsert): a pair cut short by a cancel has no checkpoint.
       for (const r of result.results) {
-        await store.putResult({ runId: id, workload: r.workload, runtime: r.runtime, metrics: r.metrics });
+        const row = { runId: id, workload: r.workload, runtime: r.runtime, metrics: r.metrics };
+        writes.push(`result ${r.workload} on ${r.runtime}`, () => store.putResult(row));
       }
-      await this.keepArtifacts(id, outDir);
+      await this.keepArtifacts(id, outDir, writes);
       // A run reads as ended only once what it deployed for itself is gone.
       await this.removeDeployments(created);
       const cancelled = job.controller.signal.aborted;
       // A run whose errors broke a workload's limit ends failed, with the harness's reason.
-      await store.updateRun(id, {
+      ended({
         status: cancelled ? "cancelled" : result.status,
         ...(cancelled || result.failure === undefined ? {} : { error: result.failure.message }),
         environment: result.environment,
-        finishedAt: new Date().toISOString(),
       });
     } catch (err) {
       await this.removeDeployments(created);
-      await store.updateRun(id, {
+      ended({
         status: job.controller.signal.aborted ? "cancelled" : "failed",
         error: (err as Error).message,
-        finishedAt: new Date().toISOString(),
       });
     } finally {
       await this.removeDeployments(created);
+      await writes.flush();
     }
   }
 
@@ -204,7 +256,7 @@ export class BenchmarkJobs {
   }
 
   /** result.json, the gzipped request traces, the report and the vLLM views, indexed in the store. */
-  private async keepArtifacts(id: string, outDir: string): Promise<void> {
+  private async keepArtifacts(id: string, outDir: string, writes: WriteQueue): Promise<void> {
     const files: [name: string, path: string][] = [["result.json", join(outDir, "result.json")]];
     // Traces are gzipped as a stream (requests.jsonl → requests.jsonl.gz), never held whole.
     if (existsSync(join(outDir, "requests.jsonl")))
@@ -218,7 +270,8 @@ export class BenchmarkJobs {
       for (const f of readdirSync(join(outDir, "vllm"))) files.push([`vllm/${f}`, join(outDir, "vllm", f)]);
     }
     for (const [name, path] of files) {
-      await this.o.store.putArtifact(await putFile(this.o.artifacts, id, name, path));
+      const row = await putFile(this.o.artifacts, id, name, path);
+      writes.push(`artifact ${name}`, () => this.o.store.putArtifact(row));
     }
   }
 }

@@ -1,4 +1,7 @@
-/** POST /benchmarks/run, GET /benchmarks/:id, GET /benchmarks, POST /benchmarks/:id/cancel. */
+/**
+ * POST /benchmarks/run, GET /benchmarks/:id, GET /benchmarks, POST /benchmarks/:id/cancel,
+ * POST /benchmarks/:id/resume.
+ */
 import type { Static } from "@sinclair/typebox";
 import { Type } from "@sinclair/typebox";
 import type { FastifyInstance } from "fastify";
@@ -73,5 +76,24 @@ export function benchmarkRoutes(app: FastifyInstance, jobs: BenchmarkJobs): void
       },
     },
     async (req) => jobs.cancel(req.params.id),
+  );
+  app.post<{ Params: Static<typeof IdParams> }>(
+    "/benchmarks/:id/resume",
+    {
+      schema: {
+        summary: "Run an interrupted benchmark's unfinished workloads with the same plan and seed",
+        params: IdParams,
+        response: {
+          202: Type.Object({ id: Type.String(), status: Type.String() }),
+          400: ErrorBody,
+          404: ErrorBody,
+        },
+      },
+    },
+    async (req, reply) => {
+      const run = await jobs.resume(req.params.id);
+      reply.code(202);
+      return { id: run.id, status: run.status };
+    },
   );
 }
