@@ -6,7 +6,7 @@
  * succeed without a restart. Each run works in a schema of its own, dropped afterwards. Where
  * PostgreSQL cannot be reached the suite is skipped with the reason printed, except under CI.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
@@ -21,6 +21,7 @@ import type { Db } from "../../src/store/db/db.js";
 import { openStore } from "../../src/store/db/open.js";
 import { openPostgres } from "../../src/store/db/postgres.js";
 import { toStoreError } from "../../src/store/db/sql-errors.js";
+import { startSimChild } from "../helpers/sim.js";
 import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy.js";
 import { waitFor } from "../helpers/wait-for.js";
 
@@ -204,4 +205,54 @@ describe.skipIf(problem !== undefined)("store errors during an outage", () => {
     await proxy.restore();
     expect((await db.query<{ one: number }>("SELECT 1 AS one")).rows).toEqual([{ one: 1 }]);
   });
+
+  it("records a run that ends during the outage whole once the database is back", async () => {
+    const sim = await startSimChild({ model: "outage-model" });
+    try {
+      const started = await gateway.app.inject({
+        method: "POST",
+        url: "/benchmarks/run",
+        payload: {
+          model: "outage-model",
+          runtimes: ["sim"],
+          targets: { sim: sim.url },
+          workloads: [{ name: "w", qps: 20, num_requests: 30, prompt_len: 8, gen_tokens: 4 }],
+        },
+      });
+      expect(started.statusCode).toBe(202);
+      const id = (started.json() as { id: string }).id;
+      await waitFor(async () => (await get(`/benchmarks/${id}`)).json().status === "running", {
+        what: `run ${id} to start`,
+      });
+      await proxy.cut();
+      // The harness finishes on its own; its result is on disk while the store cannot be reached.
+      await waitFor(() => existsSync(join(dir, "results", id, "result.json")), {
+        what: `run ${id} to write its result`,
+        timeoutMs: 60_000,
+      });
+      expect((await get(`/benchmarks/${id}`)).statusCode).toBe(503);
+      await proxy.restore();
+      let last = "";
+      const run = await waitFor(
+        async () => {
+          const r = (await get(`/benchmarks/${id}`)).json();
+          last = JSON.stringify({
+            status: r.status,
+            results: r.results?.length,
+            artifacts: r.artifacts?.length,
+          });
+          return r.status === "complete" && r.artifacts.length >= 3 ? r : undefined;
+        },
+        { what: `run ${id} recorded after the outage`, timeoutMs: 60_000, detail: () => last },
+      );
+      expect(run.results).toHaveLength(1);
+      expect(run.results[0].metrics.counts.ok).toBe(30);
+      expect(run.artifacts.map((a: { name: string }) => a.name)).toEqual(
+        expect.arrayContaining(["result.json", "requests.jsonl.gz", "report.html"]),
+      );
+    } finally {
+      await proxy.restore();
+      await sim.stop();
+    }
+  }, 120_000);
 });
