@@ -1,7 +1,7 @@
 /**
  * The CLI against a running gateway (`--server URL`, default $TOKENFORGE_SERVER or
  * http://127.0.0.1:8080): `deploy`, `deployments` (and `deployments delete ID`), `infer`
- * (streamed to the terminal), `runs list` / `runs show`. `bench --server` lives in bench.ts and
+ * (streamed to the terminal), `runs list` / `runs show` / `runs resume`. `bench --server` lives in bench.ts and
  * uses `gatewayRequest` from here. A refusal from the gateway exits 2 with its message; an
  * unreachable gateway exits 1.
  */
@@ -243,6 +243,19 @@ export function registerRemoteCommands(program: Command, env: Pick<TokenForgeEnv
         return;
       }
       process.stdout.write(printRun(run));
+    });
+  runs
+    .command("resume")
+    .description("run an interrupted run's unfinished workloads, with the same plan and seed")
+    .argument("<id>")
+    .option("--server <url>", "gateway URL")
+    .action(async (id: string, f: { server?: string }) => {
+      const run = await gatewayRequest<{ id: string; status: string }>(
+        serverOf(f.server),
+        "POST",
+        `/benchmarks/${encodeURIComponent(id)}/resume`,
+      );
+      process.stdout.write(`${run.id}: ${run.status}\n`);
     });
 }
 

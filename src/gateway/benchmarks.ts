@@ -132,8 +132,9 @@ export class BenchmarkJobs {
     // The stored config is the normalized one the run started with: same plan, same seed.
     const config = run.config as BenchConfig;
     await this.o.store.updateRun(id, { status: "queued" });
+    const queued = (await this.o.store.getRun(id))!;
     this.launch(id, config, readCheckpoints(join(this.o.resultsDir, id)));
-    return (await this.o.store.getRun(id))!;
+    return queued;
   }
 
   private launch(id: string, config: BenchConfig, resume?: PairCheckpoint[]): void {

@@ -4,10 +4,12 @@
  * gateway on the same data directory marks the run interrupted with the first workload's result
  * kept, removes the run's deployment instead of restoring it, and resumes the rest on request.
  */
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CLI } from "../helpers/gateway.js";
 import { killServe, listening, type ServeProcess, startServe } from "../helpers/serve-process.js";
 import { waitFor } from "../helpers/wait-for.js";
 
@@ -76,9 +78,16 @@ describe("a run across a gateway killed with SIGKILL", () => {
     expect(interrupted.results.map((r) => r.workload)).toEqual(["quick"]);
     const deployments = (await (await fetch(`${second}/deployments`)).json()) as { model: string }[];
     expect(deployments.filter((d) => d.model === "sim-durable")).toEqual([]);
-    // Only an interrupted run resumes, once.
-    const resumed = await fetch(`${second}/benchmarks/${id}/resume`, { method: "POST" });
-    expect(resumed.status).toBe(202);
+    // Only an interrupted run resumes, once; the CLI asks the gateway for it.
+    const resumed = spawnSync(
+      process.execPath,
+      ["--import", "tsx", CLI, "runs", "resume", id, "--server", second],
+      {
+        encoding: "utf8",
+      },
+    );
+    expect(resumed.status, resumed.stderr).toBe(0);
+    expect(resumed.stdout).toBe(`${id}: queued\n`);
     const again = await fetch(`${second}/benchmarks/${id}/resume`, { method: "POST" });
     expect(again.status).toBe(400);
 
