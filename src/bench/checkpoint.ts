@@ -5,7 +5,16 @@
  * carries their results into its own. Each file is written whole or not at all (a temporary file
  * renamed over it).
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import type { WorkloadResult } from "./run.js";
 import type { SweepSummary } from "./sweep.js";
@@ -18,6 +27,8 @@ export interface PairCheckpoint {
   runtime: string;
   results: WorkloadResult[];
   sweep?: SweepSummary;
+  /** Bytes of `requests.jsonl` once the pair finished: its traces and those before it end there. */
+  tracesEnd: number;
 }
 
 const DIR = "pairs";
@@ -52,4 +63,14 @@ export function readCheckpoints(outDir: string): PairCheckpoint[] {
     }
   }
   return out;
+}
+
+/**
+ * Cuts `requests.jsonl` back to the end of the last finished pair: pairs run one after another,
+ * so what follows is the traces of the pair that was cut short, which a resumed run runs again.
+ */
+export function keepTraces(path: string, finished: readonly PairCheckpoint[]): void {
+  if (!existsSync(path)) return;
+  const end = Math.max(0, ...finished.map((p) => (Number.isSafeInteger(p.tracesEnd) ? p.tracesEnd : 0)));
+  if (statSync(path).size > end) truncateSync(path, end);
 }

@@ -13,7 +13,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { RuntimeRegistry } from "../runtimes/registry.js";
 import { Aggregator } from "./aggregate.js";
-import { PAIR_SCHEMA, type PairCheckpoint, writeCheckpoint } from "./checkpoint.js";
+import { keepTraces, PAIR_SCHEMA, type PairCheckpoint, writeCheckpoint } from "./checkpoint.js";
 import type { Target } from "./client.js";
 import { type Environment, environment } from "./environment.js";
 import { checkFailure, checkFirstRequest, type FirstRequestCheck, referenceOf } from "./first-request.js";
@@ -42,7 +42,7 @@ import {
 import { RunTargets, type TargetInfo } from "./targets.js";
 import { readTraces, TraceWriter } from "./trace-io.js";
 import type { BenchConfig, Workload } from "./types.js";
-import { toVllmBenchServe } from "./vllm-view.js";
+import { toVllmBenchServe, vllmFileOf } from "./vllm-view.js";
 
 export const RESULT_SCHEMA = "tokenforge.bench.result/v1";
 
@@ -191,13 +191,22 @@ export async function runBenchmark(opts: BenchRunOptions): Promise<BenchResult> 
 
     // Nothing is written before every target answered its check.
     mkdirSync(join(opts.outDir, "vllm"), { recursive: true });
+    // A resumed run keeps the traces of the pairs it finished and drops those of the one cut short.
+    if (opts.resume !== undefined) keepTraces(join(opts.outDir, "requests.jsonl"), opts.resume);
     writer = new TraceWriter(join(opts.outDir, "requests.jsonl"));
+    const traces = writer;
 
     const finished = new Map((opts.resume ?? []).map((p) => [`${p.workload}\u0000${p.runtime}`, p]));
     /** Keeps a finished pair on disk before the next one starts. */
-    const checkpoint = (workload: string, runtime: string, from: number, sweep?: SweepSummary) => {
+    const checkpoint = async (workload: string, runtime: string, from: number, sweep?: SweepSummary) => {
       if (interrupted) return;
-      const pair = { workload, runtime, results: results.slice(from), ...(sweep ? { sweep } : {}) };
+      const pair = {
+        workload,
+        runtime,
+        results: results.slice(from),
+        ...(sweep ? { sweep } : {}),
+        tracesEnd: await traces.offset(),
+      };
       writeCheckpoint(opts.outDir, pair);
       opts.onPair?.({ schema: PAIR_SCHEMA, ...pair });
     };
@@ -219,7 +228,7 @@ export async function runBenchmark(opts: BenchRunOptions): Promise<BenchResult> 
         if (workload.sweep === undefined) {
           const r = await measure(workload, t.runtime, target, dataset);
           results.push(r);
-          checkpoint(workload.name, t.runtime, from);
+          await checkpoint(workload.name, t.runtime, from);
           continue;
         }
         const points: SweepPoint[] = [];
@@ -250,7 +259,7 @@ export async function runBenchmark(opts: BenchRunOptions): Promise<BenchResult> 
         }
         const summary = summarizeSweep(workload, t.runtime, points);
         sweeps.push(summary);
-        checkpoint(workload.name, t.runtime, from, summary);
+        await checkpoint(workload.name, t.runtime, from, summary);
       }
     }
   } finally {
@@ -385,9 +394,4 @@ export async function runBenchmark(opts: BenchRunOptions): Promise<BenchResult> 
       return undefined;
     }
   }
-}
-
-/** Where a workload's result in vLLM's `bench serve` layout goes, relative to the run's directory. */
-function vllmFileOf(workload: string, runtime: string): string {
-  return `vllm/${workload.replaceAll("/", "_")}.${runtime}.json`;
 }

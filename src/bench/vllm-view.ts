@@ -137,3 +137,8 @@ function detailedArrays(traces: Iterable<RequestTrace>): VllmBenchServeResult {
     errors,
   };
 }
+
+/** Where a workload's result in this layout goes, relative to the run's directory. */
+export function vllmFileOf(workload: string, runtime: string): string {
+  return `vllm/${workload.replaceAll("/", "_")}.${runtime}.json`;
+}

@@ -5,7 +5,7 @@
  * kept, removes the run's deployment instead of restoring it, and resumes the rest on request.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -98,5 +98,12 @@ describe("a run across a gateway killed with SIGKILL", () => {
     expect(done.results.find((r) => r.workload === "quick")).toEqual(
       interrupted.results.find((r) => r.workload === "quick"),
     );
+    // The traces of the attempt cut short are gone: one line per request of the pairs that count.
+    const lines = readFileSync(join(dir, "work", "results", "gateway", id, "requests.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => (JSON.parse(l) as { workload: string }).workload);
+    expect(lines.filter((w) => w === "quick")).toHaveLength(6);
+    expect(lines.filter((w) => w === "long")).toHaveLength(60);
   }, 180_000);
 });
