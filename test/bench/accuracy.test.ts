@@ -174,9 +174,10 @@ describe("timing accuracy against the server's ground truth", () => {
     expect(Math.min(...ttftSigned)).toBeGreaterThan(0);
     // Per request the ITL errors telescope to (last chunk's delay − first chunk's): they cancel.
     expect(Math.abs(stats(itlSigned).mean)).toBeLessThan(0.1);
-    expect(percentile(Float64Array.from(itlSigned.map(Math.abs)).sort(), 50)!).toBeLessThan(0.3);
+    const itlMedian = percentile(Float64Array.from(itlSigned.map(Math.abs)).sort(), 50)!;
 
     if (STRICT) {
+      expect(itlMedian).toBeLessThan(0.3);
       expect(ttft.mean).toBeLessThan(0.3);
       expect(itl.mean).toBeLessThan(0.3);
       expect(ttft.p99).toBeLessThan(1);
@@ -184,7 +185,10 @@ describe("timing accuracy against the server's ground truth", () => {
     } else {
       // On a shared 2-core machine the tails belong to the scheduler (other processes can take
       // both cores for tens of ms), so only the median is held tight; tails catch gross errors.
+      // A busy process beside the test (three runnable processes on two cores) puts the ITL median
+      // near 0.3 ms; a client that batched or delayed chunks would be off by milliseconds.
       expect(percentile(Float64Array.from(ttftSigned).sort(), 50)!).toBeLessThan(1.5);
+      expect(itlMedian).toBeLessThan(1);
       expect(ttft.mean).toBeLessThan(10);
       expect(itl.mean).toBeLessThan(3);
       expect(ttft.p99).toBeLessThan(100);
