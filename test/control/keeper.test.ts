@@ -6,7 +6,7 @@
  * started it, even when that process is killed with SIGKILL.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -79,6 +79,21 @@ async function allGone(list: number[], timeoutMs = 10_000): Promise<void> {
     timeoutMs,
     detail: () => `alive: ${list.filter(processAlive).join(", ")}`,
   });
+}
+
+/** The live (not zombie) processes of process group `pgid`, from /proc (Linux). */
+function liveInGroup(pgid: number): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync("/proc")) {
+    const pid = Number(name);
+    if (!Number.isInteger(pid)) continue;
+    try {
+      if (procStat(pid).pgid === pgid && processAlive(pid)) out.push(pid);
+    } catch {
+      // Gone while looking.
+    }
+  }
+  return out;
 }
 
 /** The process group and parent of a live process, from /proc (Linux). */
@@ -228,6 +243,12 @@ setInterval(() => {}, 1000);
     starter.kill("SIGKILL");
     // The worker ignores SIGTERM: the keeper's SIGKILL after the grace ends it and its child.
     await allGone(group);
-    if (LINUX) expect(() => process.kill(-info.pid, 0)).toThrow(expect.objectContaining({ code: "ESRCH" }));
+    // Nothing live is left in the group (a zombie waits for whoever reaps orphans here).
+    if (LINUX) {
+      await waitFor(() => liveInGroup(info.pid).length === 0, {
+        what: `process group ${info.pid} to have no live member`,
+        detail: () => `live: ${liveInGroup(info.pid).join(", ")}`,
+      });
+    }
   });
 });
