@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { type PairCheckpoint, readCheckpoints } from "../bench/checkpoint.js";
 import { configFromObject } from "../bench/config.js";
 import { environment } from "../bench/environment.js";
-import { runBenchmark } from "../bench/run.js";
+import { runBenchmark, type WorkloadResult } from "../bench/run.js";
 import type { Progress } from "../bench/runner.js";
 import type { BenchConfig } from "../bench/types.js";
 import { TokenForgeError } from "../errors.js";
@@ -120,7 +120,7 @@ export class BenchmarkJobs {
   async resume(id: string): Promise<RunRow> {
     const run = await this.o.store.getRun(id);
     if (!run) throw new TokenForgeError("not_found", `no benchmark run ${id}`, { field: "id" });
-    if (run.status !== "interrupted" || this.jobs.get(id)?.writes.size) {
+    if (run.status !== "interrupted") {
       throw new TokenForgeError(
         "invalid_request",
         `run ${id} is ${run.status}: only an interrupted run resumes`,
@@ -162,6 +162,12 @@ export class BenchmarkJobs {
     const { store } = this.o;
     const { writes } = job;
     const created: string[] = [];
+    const stored = new Set<WorkloadResult>();
+    const storeResult = (r: WorkloadResult) => {
+      stored.add(r);
+      const row = { runId: id, workload: r.workload, runtime: r.runtime, metrics: r.metrics };
+      writes.push(`result ${r.workload} on ${r.runtime}`, () => store.putResult(row));
+    };
     const ended = (patch: Parameters<Store["updateRun"]>[1]) =>
       writes.push(`ending run ${id}`, () =>
         store.updateRun(id, { ...patch, finishedAt: new Date().toISOString() }),
@@ -185,17 +191,11 @@ export class BenchmarkJobs {
         },
         ...(resume === undefined ? {} : { resume }),
         onPair: (pair) => {
-          for (const r of pair.results) {
-            const row = { runId: id, workload: r.workload, runtime: r.runtime, metrics: r.metrics };
-            writes.push(`result ${r.workload} on ${r.runtime}`, () => store.putResult(row));
-          }
+          for (const r of pair.results) storeResult(r);
         },
       });
-      // Every result once more (an upsert): a pair cut short by a cancel has no checkpoint.
-      for (const r of result.results) {
-        const row = { runId: id, workload: r.workload, runtime: r.runtime, metrics: r.metrics };
-        writes.push(`result ${r.workload} on ${r.runtime}`, () => store.putResult(row));
-      }
+      // What no checkpoint carried: the results of a pair cut short by a cancel.
+      for (const r of result.results) if (!stored.has(r)) storeResult(r);
       await this.keepArtifacts(id, outDir, writes);
       // A run reads as ended only once what it deployed for itself is gone.
       await this.removeDeployments(created);

@@ -48,10 +48,6 @@ export class RuntimeRegistry {
     return [...this.byName.values()].filter((r) => r.container !== undefined).map((r) => r.name);
   }
 
-  has(name: string): boolean {
-    return this.byName.has(name);
-  }
-
   get(name: string, field = "runtime"): RuntimeDefinition {
     const runtime = this.byName.get(name);
     if (!runtime) {

@@ -16,6 +16,7 @@ import { registerBenchCommand } from "../../src/cli/bench.js";
 import { readEnv } from "../../src/config.js";
 import { llamaCppRuntime } from "../../src/runtimes/llamacpp/index.js";
 import { RuntimeRegistry } from "../../src/runtimes/registry.js";
+import { runCli } from "../helpers/cli.js";
 import { type SimChild, startSimChild } from "../helpers/sim.js";
 import { waitFor } from "../helpers/wait-for.js";
 import { TEST_CACHE_DIR } from "../helpers/worker.js";
@@ -35,29 +36,9 @@ function file(name: string, text: string): string {
   return path;
 }
 
-/** Runs the real CLI entry (`node --import tsx src/cli/tokenforge.ts ...`) as a child process. */
-function cli(
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", CLI, ...args], {
-      cwd: ROOT,
-      env: { ...process.env, TOKENFORGE_RESULTS_DIR: join(dir, "results"), ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding("utf8").on("data", (d: string) => {
-      stderr += d;
-    });
-    child.once("error", reject);
-    child.once("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+/** Runs the real CLI, its results under this test's directory. */
+const cli = (args: string[], env: Record<string, string> = {}) =>
+  runCli(args, { TOKENFORGE_RESULTS_DIR: join(dir, "results"), ...env });
 
 /** Runs `tokenforge bench ...` in this process, with the command's own registration. */
 async function benchInProcess(

@@ -6,7 +6,7 @@
  * the gateway such a run ends `failed` with the reason. Against the simulated engine and a
  * faulty server, through the real CLI entry.
  */
-import { spawn } from "node:child_process";
+
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,13 +16,12 @@ import { type BenchResult, runBenchmark } from "../../src/bench/run.js";
 import type { RequestTrace } from "../../src/bench/types.js";
 import { TokenForgeError } from "../../src/errors.js";
 import { RuntimeRegistry } from "../../src/runtimes/registry.js";
+import { runCli } from "../helpers/cli.js";
 import { type Fault, type FaultyServer, startFaultyServer } from "../helpers/faulty-server.js";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.js";
 import { type SimChild, startSimChild } from "../helpers/sim.js";
 import { waitFor } from "../helpers/wait-for.js";
 
-const ROOT = join(import.meta.dirname, "..", "..");
-const CLI = join(ROOT, "src", "cli", "tokenforge.ts");
 const dir = mkdtempSync(join(tmpdir(), "tokenforge-run-failures-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -36,26 +35,8 @@ async function serve(fault: (n: number) => Fault): Promise<FaultyServer> {
   return s;
 }
 
-/** The real CLI entry as a child process. */
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", CLI, ...args], {
-      cwd: ROOT,
-      env: { ...process.env, TOKENFORGE_RESULTS_DIR: join(dir, "results") },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding("utf8").on("data", (d: string) => {
-      stderr += d;
-    });
-    child.once("error", reject);
-    child.once("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+/** Runs the real CLI, its results under this test's directory. */
+const cli = (args: string[]) => runCli(args, { TOKENFORGE_RESULTS_DIR: join(dir, "results") });
 
 /** A config with one workload (10 requests, one at a time) on runtime `a` attached at `url`. */
 function config(model: string, url: string, workload: Record<string, unknown> = {}) {

@@ -2,13 +2,12 @@
  * The CLI against a running gateway (`--server`): deploy, deployments, infer (streamed and not),
  * bench --server, runs list / show, deployments delete, and a refusal's exit code.
  */
-import { spawn } from "node:child_process";
+
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CLI, startTestGateway, type TestGateway } from "../helpers/gateway.js";
-
-const ROOT = join(import.meta.dirname, "..", "..");
+import { runCli } from "../helpers/cli.js";
+import { startTestGateway, type TestGateway } from "../helpers/gateway.js";
 
 let t: TestGateway;
 let server: string;
@@ -22,24 +21,8 @@ afterAll(async () => {
   await t?.close();
 });
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", CLI, ...args, "--server", server], {
-      cwd: ROOT,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding("utf8").on("data", (d: string) => {
-      stderr += d;
-    });
-    child.once("error", reject);
-    child.once("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+/** Runs the real CLI against this test's gateway. */
+const cli = (args: string[]) => runCli([...args, "--server", server]);
 
 describe("the CLI against a gateway", () => {
   let id: string;
