@@ -6,11 +6,13 @@
 #   make bench CONFIG=configs/quickstart.yaml
 #   make deploy-k8s NAMESPACE=tokenforge
 #
-# `dev` uses a service only when it answers: PostgreSQL when `pg_isready` reaches DEV_DATABASE_URL
-# (DATABASE_URL is then set to it), MinIO when its health endpoint at DEV_S3_ENDPOINT answers
-# (TOKENFORGE_S3_* and AWS_* are then set). Otherwise the gateway keeps PGlite in
-# $TOKENFORGE_DATA_DIR and artifacts in a directory. Prometheus and Grafana are never started by
-# make: it prints the command that points them at deploy/. In containers: `make compose-up`.
+# `dev` (deploy/dev.sh) uses a service only when it works: PostgreSQL when TokenForge can log in
+# at DEV_DATABASE_URL (DATABASE_URL is then set to it; a missing role or database is said, with
+# the commands that create them, and PGlite is used), MinIO when its health endpoint at
+# DEV_S3_ENDPOINT answers (TOKENFORGE_S3_* and AWS_* are then set). Otherwise the gateway keeps
+# PGlite in $TOKENFORGE_DATA_DIR and artifacts in a directory. It also starts a stub worker (the
+# simulated engine on port 8000) and Prometheus where installed, and lists what needs Docker.
+# In containers: `make compose-up`.
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -38,7 +40,7 @@ DOCKERFILE_worker-transformers := deploy/docker/worker-transformers.Dockerfile
 DOCKERFILE_vllm := deploy/docker/vllm.Dockerfile
 
 .PHONY: help install build dev run-api bench quickstart test lint typecheck deploy-k8s images \
-	$(addprefix image-,$(IMAGES)) compose-up compose-down
+	$(addprefix image-,$(IMAGES)) docker-engine compose-up compose-down
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-16s %s\n", $$1, $$2}'
@@ -52,22 +54,10 @@ install: node_modules ## npm install (installs the pinned Node 22 too)
 build: node_modules ## compile TypeScript into dist/
 	npm run build
 
-dev: build ## the local stack: the gateway on $(HOST):$(PORT) with whatever services answer
-	@set -e; \
-	if command -v pg_isready >/dev/null 2>&1 && pg_isready -q -d "$(DEV_DATABASE_URL)"; then \
-	  echo "dev: PostgreSQL answers: DATABASE_URL=$(DEV_DATABASE_URL)"; export DATABASE_URL="$(DEV_DATABASE_URL)"; \
-	else echo "dev: store: embedded PGlite (no PostgreSQL at DEV_DATABASE_URL)"; fi; \
-	if curl -fsS -o /dev/null "$(DEV_S3_ENDPOINT)/minio/health/live" 2>/dev/null; then \
-	  echo "dev: MinIO answers: artifacts in s3://$(DEV_S3_BUCKET) at $(DEV_S3_ENDPOINT)"; \
-	  export TOKENFORGE_S3_BUCKET="$(DEV_S3_BUCKET)" TOKENFORGE_S3_ENDPOINT="$(DEV_S3_ENDPOINT)" \
-	    TOKENFORGE_S3_FORCE_PATH_STYLE=true TOKENFORGE_S3_REGION=us-east-1 \
-	    AWS_ACCESS_KEY_ID="$(DEV_S3_USER)" AWS_SECRET_ACCESS_KEY="$(DEV_S3_PASSWORD)"; \
-	else echo "dev: artifacts: local directory (no MinIO at DEV_S3_ENDPOINT)"; fi; \
-	if command -v prometheus >/dev/null 2>&1; then \
-	  echo "dev: Prometheus installed: prometheus --config.file=deploy/prometheus/prometheus.yml"; fi; \
-	if command -v grafana-server >/dev/null 2>&1; then \
-	  echo "dev: Grafana installed: provisioning in deploy/grafana/ (deploy/README.md)"; fi; \
-	exec $(TOKENFORGE) serve --host "$(HOST)" --port "$(PORT)"
+dev: build ## the local stack: gateway, stub worker (sim), Prometheus where installed, and whatever services answer
+	@HOST="$(HOST)" PORT="$(PORT)" DEV_DATABASE_URL="$(DEV_DATABASE_URL)" DEV_S3_ENDPOINT="$(DEV_S3_ENDPOINT)" \
+	  DEV_S3_BUCKET="$(DEV_S3_BUCKET)" DEV_S3_USER="$(DEV_S3_USER)" DEV_S3_PASSWORD="$(DEV_S3_PASSWORD)" \
+	  bash deploy/dev.sh
 
 run-api: build ## the gateway alone: tokenforge serve (PGlite, or DATABASE_URL when set)
 	$(TOKENFORGE) serve --host "$(HOST)" --port "$(PORT)"
@@ -94,16 +84,28 @@ typecheck: node_modules ## tsc --noEmit
 	npm run typecheck
 
 deploy-k8s: ## kubectl apply -k deploy/k8s, then wait for the gateway
+	@command -v kubectl >/dev/null 2>&1 || { echo "deploy-k8s: kubectl is not installed (https://kubernetes.io/docs/tasks/tools/)"; exit 1; }
+	@kubectl cluster-info --request-timeout=5s >/dev/null 2>&1 || { \
+	  echo "deploy-k8s: no Kubernetes cluster answers at kubectl's current context ($$(kubectl config current-context 2>/dev/null || echo none set))."; \
+	  echo "deploy-k8s: start or choose one first (kind create cluster, minikube start, or kubectl config use-context NAME); docs/kubernetes.md"; \
+	  exit 1; }
 	kubectl apply -k deploy/k8s
 	kubectl -n "$(NAMESPACE)" rollout status deployment/gateway --timeout=10m
 
 images: $(addprefix image-,$(IMAGES)) ## docker build every image as $(REGISTRY)/<name>:$(TAG)
 
-$(addprefix image-,$(IMAGES)): image-%:
+# Building and running containers needs a Docker engine, not only the client: say so first.
+docker-engine:
+	@command -v $(DOCKER) >/dev/null 2>&1 || { echo "$(DOCKER) is not installed: images and compose need Docker (https://docs.docker.com/engine/install/)"; exit 1; }
+	@$(DOCKER) info >/dev/null 2>&1 || { \
+	  echo "no Docker engine answers ($(DOCKER) info failed): start the Docker daemon (or Docker Desktop), or use make dev, which runs without containers"; \
+	  exit 1; }
+
+$(addprefix image-,$(IMAGES)): image-%: docker-engine
 	DOCKER_BUILDKIT=1 $(DOCKER) build -f $(DOCKERFILE_$*) -t $(REGISTRY)/$*:$(TAG) .
 
-compose-up: ## the whole stack in containers (docker-compose.yml)
+compose-up: docker-engine ## the whole stack in containers (docker-compose.yml)
 	$(DOCKER) compose up --build -d
 
-compose-down: ## stop it (volumes kept)
+compose-down: docker-engine ## stop it (volumes kept)
 	$(DOCKER) compose down

@@ -7,10 +7,16 @@ export const ERROR_CODES = {
   invalid_request: 400,
   invalid_model_ref: 400,
   context_length_exceeded: 400,
+  /** No API key, or one the gateway does not know or has revoked. */
+  unauthorized: 401,
+  /** A valid key whose role may not do this, or a run that is not the caller's. */
+  forbidden: 403,
   model_not_found: 404,
   not_found: 404,
   conflict: 409,
   payload_too_large: 413,
+  /** The `Host` header names no address this gateway answers for (DNS rebinding). */
+  misdirected_request: 421,
   over_capacity: 429,
   not_ready: 503,
   /** A service TokenForge depends on (the database) cannot be reached now; retrying later may work. */

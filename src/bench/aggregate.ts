@@ -8,7 +8,7 @@ import { costMetrics } from "./cost.js";
 import type { ErrorSample, TokenMismatch, WorkloadMetrics } from "./metric-types.js";
 import { Float32Buffer, Float64Buffer, summarize } from "./stats.js";
 import type { CostProfile, Outcome, RequestTrace, Slo } from "./types.js";
-import { describeLag, metricWarnings } from "./warnings.js";
+import { metricWarnings, scheduleWarnings, sendRate } from "./warnings.js";
 
 const MAX_ERROR_SAMPLES = 5;
 
@@ -21,8 +21,13 @@ export interface AggregateContext {
   slo: Slo;
   /** Hardware cost; cost per 1M tokens is reported when given. */
   cost?: CostProfile;
-  /** The offered request rate, passed through to the result. */
+  /**
+   * The offered request rate, passed through to the result. Given only for a run with a schedule
+   * (an open loop at a finite rate): its presence is what lets schedule warnings fire.
+   */
   offeredQps?: number;
+  /** False when the server refused `ignore_eos` and the requests went without it (default true). */
+  ignoreEosSent?: boolean;
   /** Where planned prompt token counts came from (e.g. "server-tokenize"), passed through. */
   tokenSource?: string;
   /** Requests that waited for a free slot under `maxConcurrency` (the runner counts them). */
@@ -50,12 +55,17 @@ export class Aggregator {
 
   private readonly ttft = new Float64Buffer();
   private readonly ttftSched = new Float64Buffer();
+  private readonly ttfot = new Float64Buffer();
+  private readonly reasoningSeen = { requests: 0, chunks: 0, tokens: 0, tokensReported: 0 };
   private readonly e2e = new Float64Buffer();
   private readonly e2eSched = new Float64Buffer();
   private readonly tpot = new Float64Buffer();
   /** Millions of values in a long run: float32 keeps every gap to well under a microsecond. */
   private readonly itl = new Float32Buffer();
   private readonly lag = new Float64Buffer();
+  /** Scheduled and actual send times of every measured request, for the achieved rate. */
+  private readonly scheduled = new Float64Buffer();
+  private readonly sent = new Float64Buffer();
   /** Send and end of ok requests with an end, for peak concurrency. */
   private readonly okSend = new Float64Buffer();
   private readonly okEnd = new Float64Buffer();
@@ -110,6 +120,8 @@ export class Aggregator {
     const end = t.endMs ?? last ?? t.sendMs;
     if (end > this.maxEnd) this.maxEnd = end;
     this.lag.push(t.sendMs - t.scheduledMs);
+    this.scheduled.push(t.scheduledMs);
+    this.sent.push(t.sendMs);
 
     const usage = t.usage;
     if (usage !== undefined) this.countMismatch(t, usage);
@@ -128,6 +140,15 @@ export class Aggregator {
       this.ttft.push(ttft);
       this.ttftSched.push(first - t.scheduledMs);
     } else this.excluded.ttft++;
+    if (t.reasoningChunks !== undefined && t.reasoningChunks > 0) {
+      this.reasoningSeen.requests++;
+      this.reasoningSeen.chunks += t.reasoningChunks;
+      if (t.firstOutputMs !== undefined) this.ttfot.push(t.firstOutputMs - t.sendMs);
+    } else if (ttft !== undefined) this.ttfot.push(ttft);
+    if (usage?.reasoningTokens !== undefined) {
+      this.reasoningSeen.tokensReported++;
+      this.reasoningSeen.tokens += usage.reasoningTokens;
+    }
 
     let e2e: number | undefined;
     if (t.endMs !== undefined) {
@@ -237,7 +258,20 @@ export class Aggregator {
     const queued = ctx.queuedRequests;
     const ttftMs = summarize(this.ttft.view());
     const ttftFromScheduledMs = summarize(this.ttftSched.view());
-    const lagMessage = describeLag(clientLagMs, queued, ttftMs, ttftFromScheduledMs);
+    // Only a run with a schedule (an open loop at a finite rate) has a rate to fall short of.
+    const rate = ctx.offeredQps === undefined ? undefined : sendRate(this.scheduled.view(), this.sent.view());
+    const schedule = scheduleWarnings({
+      rate,
+      queued,
+      clientLagMs,
+      ttftMs,
+      ttftFromScheduledMs,
+      // summarize sorted it in place.
+      ttftSorted: this.ttft.view(),
+    });
+    const lagMessage = schedule.length > 0 ? schedule.join("; ") : undefined;
+    const m0 = this.mismatch;
+    const ignoreEosSent = ctx.ignoreEosSent ?? true;
 
     const m: WorkloadMetrics = {
       warmupRequests: this.warmup,
@@ -265,10 +299,36 @@ export class Aggregator {
       peakConcurrency: this.peakConcurrency(),
       tokenMismatch: { ...this.mismatch },
       queuedRequests: queued,
+      sendRate: rate,
       lagWarning: lagMessage !== undefined,
       lagMessage,
+      outputLengths:
+        m0.compared > 0
+          ? {
+              exact: ignoreEosSent && m0.completionVsRequested === 0,
+              ignoreEosSent,
+              compared: m0.compared,
+              differ: m0.completionVsRequested,
+              requestedTokens: m0.requestedCompletionTokens,
+              generatedTokens: m0.serverCompletionTokens,
+            }
+          : undefined,
       warnings: [],
     };
+
+    const r = this.reasoningSeen;
+    if (r.requests > 0) {
+      const ttfot = summarize(this.ttfot.view());
+      if (ttfot !== undefined) m.timeToFirstOutputMs = ttfot;
+    }
+    if (r.requests > 0 || r.tokensReported > 0) {
+      m.reasoning = {
+        requests: r.requests,
+        chunks: r.chunks,
+        ...(r.tokensReported > 0 ? { tokens: r.tokens } : {}),
+        tokensReported: r.tokensReported,
+      };
+    }
 
     if (this.hasSlo) {
       const slo: Slo = {};

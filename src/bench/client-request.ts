@@ -9,7 +9,15 @@
 
 import type { Dispatcher } from "undici";
 import type { BenchClient } from "./client.js";
-import { errorMessage, formatBytes, SseScanner, type SseSink, type StreamUsage } from "./sse-scan.js";
+import { redactText, secretsOfHeaders } from "./redact.js";
+import {
+  errorMessage,
+  formatBytes,
+  SseScanner,
+  type SseSink,
+  type StreamUsage,
+  usageOf,
+} from "./sse-scan.js";
 import type { RequestTrace } from "./types.js";
 
 /** The most of an error reply's body kept for its reason. */
@@ -22,6 +30,8 @@ export class RequestHandler implements Dispatcher.DispatchHandler, SseSink {
   private bodyBytes = 0;
   private now = 0;
   private lastRunningTokens = 0;
+  /** Arrival of the first answer chunk (reasoning chunks aside). */
+  private firstAnswerMs: number | undefined;
   private ended = false;
   /** Why the run stopped this request (it ends incomplete). */
   private abortReason: string | undefined;
@@ -147,6 +157,21 @@ export class RequestHandler implements Dispatcher.DispatchHandler, SseSink {
   onStreamContent(usage: StreamUsage | undefined): void {
     this.replyStarted = true;
     this.trace.chunkMs.push(this.now);
+    this.firstAnswerMs ??= this.now;
+    if (this.trace.reasoningChunks !== undefined) this.trace.firstOutputMs ??= this.now;
+    this.countTokens(usage);
+  }
+
+  /** A reasoning-only chunk: a token chunk like any other, counted apart and kept off TTFOT. */
+  onStreamReasoning(usage: StreamUsage | undefined): void {
+    this.replyStarted = true;
+    this.trace.chunkMs.push(this.now);
+    this.trace.reasoningChunks = (this.trace.reasoningChunks ?? 0) + 1;
+    if (this.firstAnswerMs !== undefined) this.trace.firstOutputMs ??= this.firstAnswerMs;
+    this.countTokens(usage);
+  }
+
+  private countTokens(usage: StreamUsage | undefined): void {
     if (usage !== undefined) {
       this.trace.usage = usage;
       if (this.trace.chunkTokens === undefined) this.trace.chunkTokens = [];
@@ -161,7 +186,7 @@ export class RequestHandler implements Dispatcher.DispatchHandler, SseSink {
 
   onStreamError(message: string): void {
     this.trace.outcome = "error";
-    this.trace.error = oneLine(message);
+    this.trace.error = this.redacted(oneLine(message));
   }
 
   onStreamDone(): void {
@@ -189,18 +214,21 @@ export class RequestHandler implements Dispatcher.DispatchHandler, SseSink {
       this.finish("error", oneLine(errorMessage(text)));
       return;
     }
-    const u = reply.usage;
-    if (u && typeof u.prompt_tokens === "number" && typeof u.completion_tokens === "number") {
-      this.trace.usage = { promptTokens: u.prompt_tokens, completionTokens: u.completion_tokens };
-    }
+    const usage = usageOf(reply.usage);
+    if (usage !== undefined) this.trace.usage = usage;
     this.finish("ok");
+  }
+
+  /** A reason as it may be recorded: a server may echo the request's API key in its error. */
+  private redacted(reason: string): string {
+    return redactText(reason, secretsOfHeaders(this.client.target.headers));
   }
 
   private finish(outcome: RequestTrace["outcome"], error?: string): void {
     if (this.ended) return;
     this.ended = true;
     this.trace.outcome = outcome;
-    if (error !== undefined) this.trace.error = error;
+    if (error !== undefined) this.trace.error = this.redacted(error);
     else delete this.trace.error;
     this.client.finished(this);
     this.onEnd(this.trace);

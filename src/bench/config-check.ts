@@ -4,9 +4,11 @@
  * workload, exclusive keys, distributions whose min exceeds their max, a prefix longer than the
  * shortest prompt, dataset files that do not exist, and latency SLOs without streaming.
  */
-import { statSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { type ConfigProblem, isPlainObject, joinPath } from "./schema-problems.js";
+import { MAX_TURNS } from "./sessions.js";
+import { parseTrace } from "./trace-replay.js";
 
 export function crossCheck(
   raw: unknown,
@@ -59,14 +61,23 @@ function checkWorkload(
 ): void {
   const at = (key: string) => joinPath(path, key);
   const has = (key: string) => w[key] !== undefined;
+  // The schema leaves the lengths optional because a trace gives its own.
+  if (!has("trace")) {
+    for (const key of ["prompt_len", "gen_tokens"]) if (!has(key)) add(at(key), "is required");
+  }
   if (has("sweep")) {
     for (const key of ["qps", "concurrency"]) {
       if (has(key)) add(at(key), "must be absent with sweep (the sweep chooses the rates)");
     }
+    checkSearch(w, topSlo, at("sweep"), add);
+  } else if (has("trace")) {
+    checkTrace(w, at, baseDir, add);
+  } else if (has("ramp")) {
+    checkRamp(w, at, add);
   } else if (has("qps") && has("concurrency")) {
     add(at("concurrency"), "qps (open loop) and concurrency (closed loop) are mutually exclusive: give one");
   } else if (!has("qps") && !has("concurrency")) {
-    add(path, 'give one of qps (a number > 0, "inf" or "max"), concurrency or sweep');
+    add(path, 'give one of qps (a number > 0, "inf" or "max"), concurrency, sweep, ramp or trace');
   }
   if (has("concurrency") && has("max_concurrency")) {
     add(at("max_concurrency"), "applies to open loop (qps); with concurrency the loop is already capped");
@@ -74,7 +85,7 @@ function checkWorkload(
   if (has("concurrency") && has("arrival")) {
     add(at("arrival"), "applies to open loop (qps); a closed loop sends each request when one finishes");
   }
-  if (has("duration_s") && has("num_requests")) {
+  if (has("duration_s") && has("num_requests") && !has("ramp")) {
     add(at("num_requests"), "duration_s and num_requests are mutually exclusive: give one");
   }
   if ((w.qps === "inf" || w.qps === "max") && has("duration_s") && !has("max_concurrency")) {
@@ -89,6 +100,7 @@ function checkWorkload(
   ) {
     add(at("warmup"), "give exactly one of seconds or requests");
   }
+  if (has("sessions")) checkSessions(w, at, add);
   checkDistribution(w.prompt_len, at("prompt_len"), add);
   checkDistribution(w.gen_tokens, at("gen_tokens"), add);
   if (isPlainObject(w.prefix) && typeof w.prefix.length === "number" && typeof w.prefix.ratio === "number") {
@@ -113,6 +125,112 @@ function checkWorkload(
         `must be true with the ${needsStream.join(" and ")} SLO: without streaming it cannot be measured`,
       );
     }
+  }
+}
+
+/** Sessions run open loop (qps: sessions/s) or as users (concurrency), and count sessions, not requests. */
+function checkSessions(
+  w: Record<string, unknown>,
+  at: (key: string) => string,
+  add: (path: string, message: string) => void,
+): void {
+  for (const key of ["sweep", "ramp", "num_requests", "warmup", "prefix", "dataset"]) {
+    if (w[key] !== undefined)
+      add(at(key), `is not supported with sessions${key === "num_requests" ? " (give sessions.count)" : ""}`);
+  }
+  if (w.qps === "inf" || w.qps === "max")
+    add(at("qps"), "must be a number with sessions: the sessions' arrival rate");
+  const s = w.sessions;
+  if (!isPlainObject(s)) return;
+  if (s.count !== undefined && w.duration_s !== undefined) {
+    add(joinPath(at("sessions"), "count"), "sessions.count and duration_s are mutually exclusive: give one");
+  }
+  checkDistribution(s.turns, joinPath(at("sessions"), "turns"), add);
+  checkDistribution(s.think_ms, joinPath(at("sessions"), "think_ms"), add);
+  const most = largestValue(s.turns);
+  if (most !== undefined && most > MAX_TURNS) {
+    add(joinPath(at("sessions"), "turns"), `can draw ${most} turns; at most ${MAX_TURNS} (set normal.max)`);
+  }
+}
+
+/** The most a well-formed distribution can draw; Infinity for a normal without max. */
+function largestValue(d: unknown): number | undefined {
+  if (typeof d === "number") return d;
+  if (!isPlainObject(d)) return undefined;
+  if (Array.isArray(d.uniform) && typeof d.uniform[1] === "number") return d.uniform[1];
+  if (isPlainObject(d.normal))
+    return typeof d.normal.max === "number" ? d.normal.max : Number.POSITIVE_INFINITY;
+  if (Array.isArray(d.list) && d.list.every((v) => typeof v === "number"))
+    return Math.max(...(d.list as number[]));
+  return undefined;
+}
+
+/** A trace sets the schedule and every length; its file must parse. */
+function checkTrace(
+  w: Record<string, unknown>,
+  at: (key: string) => string,
+  baseDir: string,
+  add: (path: string, message: string) => void,
+): void {
+  const others = ["qps", "concurrency", "sweep", "ramp", "sessions", "num_requests", "duration_s", "warmup"];
+  for (const key of [...others, "prompt_len", "gen_tokens", "prefix", "dataset", "arrival"]) {
+    if (w[key] !== undefined)
+      add(at(key), "must be absent with trace (the trace gives the schedule and the lengths)");
+  }
+  const t = w.trace;
+  if (!isPlainObject(t) || typeof t.path !== "string" || t.path === "") return;
+  const path = joinPath(at("trace"), "path");
+  const file = resolve(baseDir, t.path);
+  if (!isFile(file)) {
+    add(path, `file not found: ${file}`);
+    return;
+  }
+  const format = t.format === "plain" ? "plain" : "mooncake";
+  const { problems } = parseTrace(readFileSync(file, "utf8"), format);
+  if (problems.length > 0) add(path, `${file} (${format} format): ${problems.join("; ")}`);
+}
+
+/** A ramp sets the loop and its length itself; a concurrency ramp is closed loop. */
+function checkRamp(
+  w: Record<string, unknown>,
+  at: (key: string) => string,
+  add: (path: string, message: string) => void,
+): void {
+  for (const key of ["qps", "concurrency", "sweep", "num_requests", "duration_s"]) {
+    if (w[key] !== undefined)
+      add(at(key), "must be absent with ramp (the ramp sets the load and its duration)");
+  }
+  const ramp = w.ramp;
+  if (!isPlainObject(ramp)) return;
+  if ((ramp.qps === undefined) === (ramp.concurrency === undefined)) {
+    add(at("ramp"), "give exactly one of qps: [from, to] or concurrency: [from, to]");
+  }
+  if (ramp.concurrency !== undefined) {
+    for (const key of ["arrival", "max_concurrency"]) {
+      if (w[key] !== undefined) add(at(key), "applies to open loop; a concurrency ramp is closed loop");
+    }
+  }
+}
+
+/** A search needs an SLO to search under, and a start rate within its ceiling. */
+function checkSearch(
+  w: Record<string, unknown>,
+  topSlo: Record<string, unknown>,
+  path: string,
+  add: (path: string, message: string) => void,
+): void {
+  const search = isPlainObject(w.sweep) ? w.sweep.search : undefined;
+  if (!isPlainObject(search)) return;
+  const slo = { ...topSlo, ...(isPlainObject(w.slo) ? w.slo : {}) };
+  if (!["ttft_ms", "tpot_ms", "e2e_ms"].some((k) => slo[k] !== undefined)) {
+    add(
+      joinPath(path, "search"),
+      "needs an slo (ttft_ms, tpot_ms or e2e_ms, on the workload or at the top level) to search under",
+    );
+  }
+  const { start_qps: start, max_qps: max } = search;
+  if (typeof start === "number" && typeof max === "number" && start > max) {
+    add(joinPath(joinPath(path, "search"), "start_qps"), `${start} is greater than max_qps ${max}`);
   }
 }
 

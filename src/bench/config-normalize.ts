@@ -13,13 +13,20 @@ import type {
   SloFile,
   WorkloadFile,
 } from "./config-schema.js";
+import { SEARCH_DEFAULTS } from "./slo-search.js";
+import { loadTrace } from "./trace-replay.js";
 import type {
   Arrival,
   BenchConfig,
   CostProfile,
   Dataset,
   Distribution,
+  Ramp,
+  SessionSpec,
   Slo,
+  SloSearchSpec,
+  SweepSpec,
+  TraceSpec,
   Warmup,
   Workload,
 } from "./types.js";
@@ -65,8 +72,8 @@ function workload(
   const out: Workload = {
     name: w.name,
     warmup: warmup(w.warmup),
-    promptLen: distribution(w.prompt_len),
-    genTokens: distribution(w.gen_tokens),
+    promptLen: distribution(w.prompt_len ?? 1),
+    genTokens: distribution(w.gen_tokens ?? 1),
     dataset: dataset(w.dataset, baseDir),
     prefix: { length: w.prefix?.length ?? 0, ratio: w.prefix?.ratio ?? 0 },
     endpoint: w.endpoint ?? "completions",
@@ -82,9 +89,80 @@ function workload(
   if (w.concurrency !== undefined) out.concurrency = w.concurrency;
   if (w.max_concurrency !== undefined) out.maxConcurrency = w.max_concurrency;
   if (w.duration_s !== undefined) out.durationS = w.duration_s;
-  else out.numRequests = w.num_requests ?? DEFAULT_NUM_REQUESTS;
-  if (w.sweep) out.sweep = { points: w.sweep.points };
+  else if (w.ramp === undefined && w.sessions === undefined && w.trace === undefined)
+    out.numRequests = w.num_requests ?? DEFAULT_NUM_REQUESTS;
+  if (w.sweep) out.sweep = sweep(w.sweep);
+  if (w.ramp) out.ramp = ramp(w.ramp);
+  if (w.trace) {
+    const trace: TraceSpec = {
+      path: resolve(baseDir, w.trace.path),
+      format: w.trace.format ?? "mooncake",
+      speedup: w.trace.speedup ?? 1,
+      blockTokens: w.trace.block_tokens ?? DEFAULT_BLOCK_TOKENS,
+    };
+    out.trace = trace;
+    // The lengths the trace can send, for what derives from them (the stall timeout).
+    const lines = loadTrace(trace.path, trace.format);
+    out.promptLen = { kind: "fixed", value: lines.reduce((m, l) => Math.max(m, l.inputTokens), 1) };
+    out.genTokens = { kind: "fixed", value: lines.reduce((m, l) => Math.max(m, l.outputTokens), 1) };
+    out.numRequests = lines.length;
+  }
+  if (w.sessions) {
+    const sessions: SessionSpec = {
+      turns: distribution(w.sessions.turns),
+      systemPrompt: w.sessions.system_prompt ?? 0,
+    };
+    const think = w.sessions.think_ms;
+    if (think !== undefined && think !== 0) sessions.thinkMs = distribution(think);
+    if (w.sessions.count !== undefined) sessions.count = w.sessions.count;
+    else if (w.duration_s === undefined) sessions.count = DEFAULT_SESSIONS;
+    out.sessions = sessions;
+  }
+  if (w.saturation) {
+    out.saturation = {
+      windowS: w.saturation.window_s ?? DEFAULT_SATURATION.windowS,
+      minGrowth: w.saturation.min_growth ?? DEFAULT_SATURATION.minGrowth,
+    };
+  }
   return out;
+}
+
+/** Tokens per shared block id in a trace (Mooncake's block size). */
+export const DEFAULT_BLOCK_TOKENS = 512;
+
+/** Sessions a session workload runs when it gives neither a count nor a duration. */
+export const DEFAULT_SESSIONS = 10;
+
+/** The saturation stop's window and the growth across it that stops a run, unless given. */
+export const DEFAULT_SATURATION = { windowS: 10, minGrowth: 0.5 } as const;
+
+/** Rate steps a ramp reports (or concurrency levels it runs) unless it says. */
+export const DEFAULT_RAMP_STEPS = 5;
+
+function ramp(r: NonNullable<WorkloadFile["ramp"]>): Ramp {
+  const [from, to] = r.qps ?? r.concurrency ?? [1, 1];
+  return {
+    of: r.qps !== undefined ? "qps" : "concurrency",
+    from,
+    to,
+    durationS: r.duration_s,
+    shape: r.shape ?? "linear",
+    steps: r.steps ?? DEFAULT_RAMP_STEPS,
+  };
+}
+
+function sweep(s: NonNullable<WorkloadFile["sweep"]>): SweepSpec {
+  if ("points" in s) return { points: s.points };
+  const f = s.search;
+  const search: SloSearchSpec = {
+    attainment: f.attainment ?? SEARCH_DEFAULTS.attainment,
+    confidence: f.confidence ?? SEARCH_DEFAULTS.confidence,
+    tolerance: f.tolerance ?? SEARCH_DEFAULTS.tolerance,
+    maxPoints: f.max_points ?? SEARCH_DEFAULTS.maxPoints,
+  };
+  if (f.start_qps !== undefined) search.startQps = f.start_qps;
+  if (f.max_qps !== undefined) search.maxQps = f.max_qps;
+  return { search };
 }
 
 function warmup(w: WorkloadFile["warmup"]): Warmup {

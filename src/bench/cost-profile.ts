@@ -3,17 +3,19 @@
  * one, or the profile inline), read, checked beside the schema (the rule it cannot express) and
  * turned into hardware dollars per hour.
  */
-import { readFileSync } from "node:fs";
 import { extname, resolve } from "node:path";
 import { Value } from "@sinclair/typebox/value";
-import { type CostProfileFile, CostProfileFileSchema } from "./config-schema.js";
-import { ConfigError, parseText } from "./config-text.js";
+import { type CostProfileFile, CostProfileFileSchema, type PricedHardwareFile } from "./config-schema.js";
+import { ConfigError, parseText, readText } from "./config-text.js";
 import { amortizedHourly } from "./cost.js";
 import { type ConfigProblem, isPlainObject, joinPath, schemaProblems } from "./schema-problems.js";
 import type { CostProfile } from "./types.js";
 
+/** A cost profile with the machine it prices, when the profile says (checked at publish time). */
+export type PricedCost = CostProfile & { hardware?: PricedHardwareFile };
+
 /** Reads a cost profile file (configs/cost-profiles/*.yaml). */
-export function loadCostProfile(path: string): CostProfile {
+export function loadCostProfile(path: string): PricedCost {
   const problems: ConfigProblem[] = [];
   const cost = costFromFile(resolve(path), "", problems);
   if (cost === undefined || problems.length > 0) throw new ConfigError(problems, path);
@@ -24,9 +26,10 @@ export function loadCostProfile(path: string): CostProfile {
  * Hardware dollars per hour of use: as the profile states it, or an amortized purchase plus the
  * energy of that hour (cost.ts's `amortizedHourly`).
  */
-export function costProfile(file: CostProfileFile): CostProfile {
+export function costProfile(file: CostProfileFile): PricedCost {
+  const priced = file.hardware === undefined ? {} : { hardware: file.hardware };
   if ("dollars_per_hour" in file) {
-    return { dollarsPerHour: file.dollars_per_hour, breakdown: { hourly: file.dollars_per_hour } };
+    return { dollarsPerHour: file.dollars_per_hour, breakdown: { hourly: file.dollars_per_hour }, ...priced };
   }
   const utilization = file.utilization ?? 1;
   const powerWatts = file.power_watts ?? 0;
@@ -47,6 +50,7 @@ export function costProfile(file: CostProfileFile): CostProfile {
       powerWatts,
       dollarsPerKwh,
     },
+    ...priced,
   };
 }
 
@@ -64,13 +68,14 @@ export function resolveCost(
   return extra.length === 0 && Value.Check(CostProfileFileSchema, cost) ? costProfile(cost) : undefined;
 }
 
-function costFromFile(file: string, path: string, problems: ConfigProblem[]): CostProfile | undefined {
+function costFromFile(file: string, path: string, problems: ConfigProblem[]): PricedCost | undefined {
   let text: string;
   try {
-    text = readFileSync(file, "utf8");
+    text = readText(file, path);
   } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code ?? String(err);
-    problems.push({ path, message: `cannot read cost profile ${file} (${reason})` });
+    // Unreadable or over the size limit: the reader's one problem, said of the cost profile.
+    const message = err instanceof ConfigError ? (err.problems[0]?.message ?? err.message) : String(err);
+    problems.push({ path, message: `cost profile: ${message}` });
     return undefined;
   }
   const parsed = parseText(text, extname(file).toLowerCase() === ".json" ? "json" : "yaml");

@@ -1,4 +1,5 @@
 /** The versions and machine a result was measured with, recorded in every result file. */
+import { execFileSync } from "node:child_process";
 import { createRequire } from "node:module";
 import { arch, cpus, hostname, platform, release, totalmem } from "node:os";
 import { VERSION } from "../version.js";
@@ -14,6 +15,8 @@ export interface Environment {
   cpuCount: number;
   memoryBytes: number;
   hostname: string;
+  /** The GPUs `nvidia-smi` names on this machine; absent where there is no such tool (CPU only). */
+  gpus?: string[];
 }
 
 export function environment(): Environment {
@@ -36,5 +39,24 @@ export function environment(): Environment {
     cpuCount: cpu.length,
     memoryBytes: totalmem(),
     hostname: hostname(),
+    ...gpuNames(),
   };
+}
+
+/** GPU names from `nvidia-smi`, so a published cost can be checked against the machine it prices. */
+function gpuNames(): { gpus?: string[] } {
+  try {
+    const out = execFileSync("nvidia-smi", ["--query-gpu=name", "--format=csv,noheader"], {
+      encoding: "utf8",
+      timeout: 5000,
+      stdio: ["ignore", "pipe", "ignore"],
+    });
+    const gpus = out
+      .split("\n")
+      .map((l) => l.trim())
+      .filter((l) => l !== "");
+    return gpus.length > 0 ? { gpus } : {};
+  } catch {
+    return {};
+  }
 }

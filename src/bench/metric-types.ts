@@ -12,6 +12,7 @@
  */
 import type { Summary } from "./stats.js";
 import type { Outcome, Slo } from "./types.js";
+import type { SendRate } from "./warnings.js";
 
 /** Up to five distinct failures, with how many requests failed that way. */
 export interface ErrorSample {
@@ -37,6 +38,17 @@ export interface TokenMismatch {
   serverPromptTokens: number;
   requestedCompletionTokens: number;
   serverCompletionTokens: number;
+}
+
+export interface OutputLengths {
+  exact: boolean;
+  /** False when the server refused `ignore_eos` and requests went without it. */
+  ignoreEosSent: boolean;
+  /** Requests with usage, and those among them whose completion_tokens ≠ max_tokens. */
+  compared: number;
+  differ: number;
+  requestedTokens: number;
+  generatedTokens: number;
 }
 
 export interface CostMetrics {
@@ -73,8 +85,24 @@ export interface WorkloadMetrics {
   offeredQps?: number;
   tokenSource?: string;
 
-  /** TTFT: first content chunk − send, ok requests with at least one content chunk. */
+  /**
+   * TTFT: first token chunk − send (reasoning chunks count: they are tokens), ok requests with at
+   * least one chunk.
+   */
   ttftMs?: Summary;
+  /**
+   * Time to first output token: the first answer chunk − send, when the server streamed reasoning
+   * apart (`reasoning_content` / `reasoning` deltas); ok requests with an answer chunk. For a
+   * request without reasoning chunks it equals its TTFT. Absent when no request streamed reasoning.
+   */
+  timeToFirstOutputMs?: Summary;
+  /**
+   * Reasoning streamed apart from the answer: ok requests that streamed reasoning chunks, how many
+   * such chunks, and the reasoning tokens the server's usage reported
+   * (`completion_tokens_details.reasoning_tokens`; `tokens` absent when no request reported them).
+   * Absent when no request streamed or reported reasoning.
+   */
+  reasoning?: { requests: number; chunks: number; tokens?: number; tokensReported: number };
   /** First content chunk − scheduled: includes the client's own lag and any max_concurrency wait. */
   ttftFromScheduledMs?: Summary;
   /** E2E latency: end (last byte) − send, ok requests with an end. */
@@ -128,9 +156,22 @@ export interface WorkloadMetrics {
 
   /** Requests that waited for max_concurrency, as the caller reported. */
   queuedRequests?: number;
-  /** True when client lag p99 > 1 ms or any request waited for max_concurrency. */
+  /** The offered and achieved send rates with the run's noise; open loops at a finite rate only. */
+  sendRate?: SendRate;
+  /**
+   * True when the client's keeping of the schedule changes a conclusion (warnings.ts
+   * `scheduleWarnings`); never for closed loops or bursts, which have no schedule.
+   */
   lagWarning: boolean;
+  /** The schedule warnings, each saying what to do. */
   lagMessage?: string;
+  /**
+   * Whether output lengths were the planned ones: `exact` when `ignore_eos` was sent and every
+   * request that reported usage generated exactly `max_tokens`. Not exact means output token
+   * throughput, TPOT and cost per output token are at lengths the server chose, which differ
+   * from another runtime's. Absent when no request reported usage.
+   */
+  outputLengths?: OutputLengths;
   /** Human-readable notes on figures to read with care (lag, missing usage, token mismatches). */
   warnings: string[];
 }

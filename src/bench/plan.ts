@@ -9,7 +9,9 @@ import { readFileSync } from "node:fs";
 import { TokenForgeError } from "../errors.js";
 import { hashString } from "../models/prng.js";
 import { type Calibration, sharedPrefix, syntheticPrompt } from "./prompts.js";
+import { rampSchedule } from "./ramp.js";
 import { arrivalOffsets, createRandom, SeededRandom, sampleDistribution } from "./random.js";
+import { buildTracePlan, loadTrace } from "./trace-replay.js";
 import type { Workload } from "./types.js";
 
 /** Offset added to warmup request indices so their prompts never equal a measured one. */
@@ -57,6 +59,14 @@ export function buildPlan(
   calibration: Calibration,
   dataset?: DatasetPrompts,
 ): Plan {
+  if (workload.trace) {
+    return buildTracePlan(
+      workload,
+      model,
+      calibration,
+      loadTrace(workload.trace.path, workload.trace.format),
+    );
+  }
   const seed = workload.seed;
   const mode = loopMode(workload);
   const count = mode.kind === "open" ? mode.atMs.length : (workload.numRequests ?? Number.POSITIVE_INFINITY);
@@ -138,6 +148,13 @@ export function planLengths(workload: Workload): {
 export function loopMode(w: Workload): LoopMode {
   if (w.concurrency !== undefined) {
     return { kind: "closed", concurrency: w.concurrency, ...durationOf(w) };
+  }
+  if (w.ramp?.of === "qps") {
+    return {
+      kind: "open",
+      atMs: rampSchedule(w.ramp, w.arrival, createRandom(w.seed, "arrival")),
+      burst: false,
+    };
   }
   if (w.qps === undefined || !Number.isFinite(w.qps)) {
     if (w.numRequests !== undefined) {

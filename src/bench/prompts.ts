@@ -9,8 +9,15 @@
  * Every prompt starts with words that encode its index, so no two prompts share a first block and
  * a prefix cache cannot inflate the result; a configured shared prefix is placed before them.
  */
-import { request } from "undici";
 import { SeededRandom } from "./random.js";
+import {
+  type Counter,
+  probeCounter,
+  TOKENIZE_SHAPES,
+  type TokenizeShapeName,
+  type TokenizeTarget,
+  tokenizeCounter,
+} from "./token-counters.js";
 import type { TokenCountSource } from "./types.js";
 
 export const WORDS: readonly string[] = [
@@ -43,59 +50,26 @@ export interface Calibration {
   /** Words verified to be one token each on the target (all of WORDS unless some were not). */
   words: readonly string[];
   detail: string;
+  /** The `/tokenize` dialect that counted, when `source` is `server-tokenize`. */
+  tokenize?: TokenizeShapeName;
+  /** The runtime whose server counted, when a server did. */
+  runtime?: string;
+  /** Every way of counting tried before this one, and why each was passed over. */
+  tried?: string[];
 }
 
-export interface TokenizeTarget {
-  baseUrl: string;
-  model: string;
-  endpoint: "completions" | "chat";
-  headers?: Record<string, string>;
-}
+export type { Counter, TokenizeTarget } from "./token-counters.js";
 
-/** Token count of a text as the target counts a prompt, or undefined when it cannot say. */
-export type Counter = (text: string) => Promise<number | undefined>;
-
-/** Finds how the target counts tokens: its `/tokenize` (vLLM or llama.cpp shape), if any. */
+/**
+ * The first `/tokenize` shape the target answers with real counts (checked on probes of known
+ * length, token-counters.ts), or undefined when none does.
+ */
 export async function serverCounter(target: TokenizeTarget): Promise<Counter | undefined> {
-  const base = target.baseUrl.replace(/\/+$/, "");
-  const promptShape: Counter = async (text) => {
-    const body =
-      target.endpoint === "chat"
-        ? { model: target.model, messages: [{ role: "user", content: text }], add_generation_prompt: true }
-        : { model: target.model, prompt: text, add_special_tokens: true };
-    return countFrom(await postJson(`${base}/tokenize`, body, target.headers));
-  };
-  if ((await promptShape(" the")) !== undefined) return promptShape;
-  if (target.endpoint === "chat") return undefined;
-  const contentShape: Counter = async (text) =>
-    countFrom(await postJson(`${base}/tokenize`, { content: text, add_special: true }, target.headers));
-  if ((await contentShape(" the")) !== undefined) return contentShape;
-  return undefined;
-}
-
-function countFrom(reply: unknown): number | undefined {
-  if (typeof reply !== "object" || reply === null) return undefined;
-  const r = reply as { count?: unknown; tokens?: unknown };
-  if (typeof r.count === "number") return r.count;
-  if (Array.isArray(r.tokens)) return r.tokens.length;
-  return undefined;
-}
-
-async function postJson(url: string, body: unknown, headers?: Record<string, string>): Promise<unknown> {
-  try {
-    const res = await request(url, {
-      method: "POST",
-      headers: { "content-type": "application/json", ...headers },
-      body: JSON.stringify(body),
-      headersTimeout: 30_000,
-      bodyTimeout: 30_000,
-    });
-    const text = await res.body.text();
-    if (res.statusCode !== 200) return undefined;
-    return JSON.parse(text);
-  } catch {
-    return undefined;
+  for (const shape of TOKENIZE_SHAPES) {
+    const counter = tokenizeCounter(target, shape);
+    if (counter !== undefined && (await probeCounter(counter)) === undefined) return counter;
   }
+  return undefined;
 }
 
 /**
@@ -143,13 +117,15 @@ export async function calibrateWithCounter(count: Counter, source: TokenCountSou
 }
 
 /** The fallback when nothing can count: one token per word, no overhead, checked against usage later. */
-export function uncalibrated(): Calibration {
+export function uncalibrated(tried?: string[]): Calibration {
   return {
-    source: "server-usage",
+    source: "assumed",
     overhead: 0,
     words: WORDS,
     detail:
-      "server-usage: the target has no /tokenize; prompt lengths assume one token per word and are checked against the server's usage",
+      "assumed: nothing could count tokens on the target; prompt lengths assume one token per word and " +
+      "are checked against the server's usage",
+    ...(tried === undefined || tried.length === 0 ? {} : { tried }),
   };
 }
 

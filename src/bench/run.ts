@@ -17,23 +17,30 @@ import { keepTraces, PAIR_SCHEMA, type PairCheckpoint, writeCheckpoint } from ".
 import type { Target } from "./client.js";
 import { type Environment, environment } from "./environment.js";
 import { checkFailure, checkFirstRequest, type FirstRequestCheck, referenceOf } from "./first-request.js";
+import { refusesIgnoreEos, withoutIgnoreEos } from "./ignore-eos.js";
 import type { BenchMetrics } from "./live-metrics.js";
 import type { WorkloadMetrics } from "./metric-types.js";
 import { buildPlan, type DatasetPrompts } from "./plan.js";
 import { type Calibration, uncalibrated } from "./prompts.js";
-import { calibrate, longestPrompt, prepareDataset } from "./run-prompts.js";
+import { concurrencyStages, type RampStep, rampStepMetrics } from "./ramp.js";
+import { redactValue, secretsOfHeaders } from "./redact.js";
+import { calibrate, calibrateFromCheck, longestPrompt, prepareDataset } from "./run-prompts.js";
 import { type ErrorBreach, errorBreach, type RunFailure, runFailure } from "./run-verdict.js";
 import { type Progress, type RunSummary, runPlan } from "./runner.js";
+import { type SaturationStop, watchSaturation } from "./saturation.js";
 import {
   probeServerMetrics,
   type ServerMetricsSummary,
   startServerMetricsSampler,
 } from "./server-metrics.js";
+import { runSessions } from "./session-runner.js";
+import { buildSessionPlan, type SessionTotals, sessionMetrics, type TurnMetrics } from "./sessions.js";
 import { CHECK_STALL_TIMEOUT_MS, type ReferenceRequest, stallTimeoutMs } from "./stall.js";
 import {
   rateStage,
   type SweepPoint,
   type SweepSummary,
+  searchSweep,
   summarizeSweep,
   sweepRates,
   synchronousStage,
@@ -59,6 +66,14 @@ export interface WorkloadResult {
   run: RunSummary;
   /** The sweep this point belongs to, when it is one. */
   sweep?: { of: string; kind: SweepPoint["kind"] };
+  /** A rate ramp's metrics per step (ramp.ts). */
+  steps?: RampStep[];
+  /** Multi-turn sessions: the metrics of each turn index, and totals per session (sessions.ts). */
+  sessions?: { turns: TurnMetrics[]; totals: SessionTotals };
+  /** The ramp this run is a level of, when it is a concurrency ramp's step. */
+  ramp?: { of: string; step: number; concurrency: number };
+  /** Why the run stopped before its plan ended, when the saturation stop ended it. */
+  stopped?: SaturationStop;
   /** The target's own `/metrics` sampled during the run, when it serves the known series. */
   serverMetrics?: ServerMetricsSummary;
 }
@@ -77,6 +92,8 @@ export interface BenchResult {
   startedAt: string;
   finishedAt: string;
   configFile?: string;
+  /** How the config was given: the file's own value and the command-line flags laid over it. */
+  invocation?: Invocation;
   seed: number;
   config: BenchConfig;
   environment: Environment;
@@ -95,9 +112,18 @@ export interface BenchResult {
   files: { requests: string; vllm: string[] };
 }
 
+/** The two sources of a command-line run's config; `config` is what they made together. */
+export interface Invocation {
+  /** The config file's value as written (absent with no file). */
+  file?: unknown;
+  /** The flags given, which won over the file. */
+  flags: Record<string, unknown>;
+}
+
 export interface BenchRunOptions {
   config: BenchConfig;
   configFile?: string;
+  invocation?: Invocation;
   runtimes: RuntimeRegistry;
   outDir: string;
   onEvent?: (e: BenchEvent) => void;
@@ -137,6 +163,8 @@ export async function runBenchmark(opts: BenchRunOptions): Promise<BenchResult> 
   const datasets = new Map<Workload, DatasetPrompts | undefined>();
   /** Whether each target URL serves `/metrics` with known series (probed once). */
   const hasServerMetrics = new Map<string, boolean>();
+  /** Runtimes whose server refused `ignore_eos` at the first-request check. */
+  const noIgnoreEos = new Set<string>();
   let writer: TraceWriter | undefined;
   let interrupted = false;
   let calibration: Calibration = uncalibrated();
@@ -172,14 +200,25 @@ export async function runBenchmark(opts: BenchRunOptions): Promise<BenchResult> 
     emit({ kind: "log", message: `prompt calibration: ${calibration.detail}` });
     const firstPlan = buildPlan(firstWorkload, config.model, calibration, await prompts(firstWorkload));
     for (const t of targets) {
-      const check = await checkFirstRequest({
-        plan: firstPlan,
-        target: targetOf(t, firstWorkload),
-        runtime: t.runtime,
-        url: t.url,
-        stallTimeoutMs: (firstWorkload.stallTimeoutS ?? CHECK_STALL_TIMEOUT_MS / 1000) * 1000,
-        ...(opts.signal === undefined ? {} : { signal: opts.signal }),
-      });
+      const checkWith = (plan: typeof firstPlan) =>
+        checkFirstRequest({
+          plan,
+          target: targetOf(t, firstWorkload),
+          runtime: t.runtime,
+          url: t.url,
+          stallTimeoutMs: (firstWorkload.stallTimeoutS ?? CHECK_STALL_TIMEOUT_MS / 1000) * 1000,
+          ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+        });
+      let check = await checkWith(firstPlan);
+      if (refusesIgnoreEos(check)) {
+        // OpenAI's own API refuses arguments it does not know: go without, and say so.
+        noIgnoreEos.add(t.runtime);
+        warnings.push(
+          `${t.runtime} refuses ignore_eos (${check.error}): its requests were sent without it, so output lengths are the server's choice, not the plan's`,
+        );
+        emit({ kind: "log", message: `${t.runtime} refuses ignore_eos: sending without it` });
+        check = await checkWith(withoutIgnoreEos(firstPlan));
+      }
       checks.push(check);
       if (opts.signal?.aborted) break;
       if (check.outcome !== "ok") throw checkFailure(check);
@@ -188,6 +227,12 @@ export async function runBenchmark(opts: BenchRunOptions): Promise<BenchResult> 
       emit({ kind: "log", message: `first request to ${t.runtime}: ok in ${check.e2eMs?.toFixed(0)} ms` });
     }
     if (opts.signal?.aborted) interrupted = true;
+    // Where nothing counted tokens beforehand, the check's own usage gives the overhead.
+    const counted = checks.length > 0 ? calibrateFromCheck(calibration, checks[0]!) : undefined;
+    if (counted !== undefined) {
+      calibration = counted;
+      emit({ kind: "log", message: `prompt calibration: ${calibration.detail}` });
+    }
 
     // Nothing is written before every target answered its check.
     mkdirSync(join(opts.outDir, "vllm"), { recursive: true });
@@ -225,10 +270,33 @@ export async function runBenchmark(opts: BenchRunOptions): Promise<BenchResult> 
         }
         const target = targetOf(t, workload);
         const from = results.length;
+        if (workload.ramp?.of === "concurrency") {
+          for (const [k, stage] of concurrencyStages(workload).entries()) {
+            if (interrupted) break;
+            const r = await measure(stage.workload, t.runtime, target, dataset);
+            results.push({ ...r, ramp: { of: workload.name, step: k + 1, concurrency: stage.concurrency } });
+          }
+          await checkpoint(workload.name, t.runtime, from);
+          continue;
+        }
         if (workload.sweep === undefined) {
           const r = await measure(workload, t.runtime, target, dataset);
           results.push(r);
           await checkpoint(workload.name, t.runtime, from);
+          continue;
+        }
+        if ("search" in workload.sweep) {
+          const summary = await searchSweep(workload, t.runtime, workload.sweep.search, async (w, kind) => {
+            if (interrupted) return undefined;
+            const r = await measure(w, t.runtime, target, dataset, { of: workload.name, kind });
+            results.push(r);
+            if (interrupted) return undefined;
+            return { metrics: r.metrics, ...(r.stopped ? { stopped: r.stopped.message } : {}) };
+          });
+          sweeps.push(summary);
+          for (const note of summary.search?.notes ?? [])
+            warnings.push(`sweep ${workload.name} on ${t.runtime}: ${note}`);
+          await checkpoint(workload.name, t.runtime, from, summary);
           continue;
         }
         const points: SweepPoint[] = [];
@@ -250,7 +318,15 @@ export async function runBenchmark(opts: BenchRunOptions): Promise<BenchResult> 
             const w = rateStage(workload, qps);
             const r = await measure(w, t.runtime, target, dataset, { of: workload.name, kind: "rate" });
             results.push(r);
-            points.push({ label: w.name, kind: "rate", offeredQps: qps, metrics: r.metrics });
+            points.push({
+              label: w.name,
+              kind: "rate",
+              offeredQps: qps,
+              metrics: r.metrics,
+              ...(r.stopped ? { stopped: r.stopped.message } : {}),
+            });
+            // Over capacity here: higher rates would only be more so.
+            if (r.stopped) break;
           }
         } else if (!interrupted) {
           warnings.push(
@@ -275,6 +351,7 @@ export async function runBenchmark(opts: BenchRunOptions): Promise<BenchResult> 
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
     ...(opts.configFile === undefined ? {} : { configFile: opts.configFile }),
+    ...(opts.invocation === undefined ? {} : { invocation: opts.invocation }),
     seed: config.seed,
     config,
     environment: environment(),
@@ -291,7 +368,9 @@ export async function runBenchmark(opts: BenchRunOptions): Promise<BenchResult> 
     ],
     files: { requests: "requests.jsonl", vllm: vllmFiles },
   };
-  writeFileSync(join(opts.outDir, "result.json"), `${JSON.stringify(result, null, 2)}\n`);
+  // What a target answered (health, errors) is recorded without any API key it echoed.
+  const recorded = redactValue(result, [...auth.values()].flatMap(secretsOfHeaders));
+  writeFileSync(join(opts.outDir, "result.json"), `${JSON.stringify(recorded, null, 2)}\n`);
   return result;
 
   async function measure(
@@ -302,42 +381,71 @@ export async function runBenchmark(opts: BenchRunOptions): Promise<BenchResult> 
     sweep?: WorkloadResult["sweep"],
   ): Promise<WorkloadResult> {
     const out = writer as TraceWriter;
-    const plan = buildPlan(workload, config.model, calibration, dataset);
+    const built = buildPlan(workload, config.model, calibration, dataset);
+    const plan = noIgnoreEos.has(runtime) ? withoutIgnoreEos(built) : built;
     emit({ kind: "start", workload: workload.name, runtime, planned: plan.count });
     const from = await out.offset();
     const sampler = await serverSampler(target, runtime);
     let serverMetrics: ServerMetricsSummary | undefined;
-    const run = await runPlan({
+    const watch = workload.saturation ? watchSaturation(workload.saturation, opts.signal) : undefined;
+    const signal = watch?.signal ?? opts.signal;
+    const sessionPlan = workload.sessions ? buildSessionPlan(workload, config.model, calibration) : undefined;
+    const run = await (sessionPlan ? runSessions(sessionPlan) : runPlan)({
       target,
       plan,
       stallTimeoutMs: stallTimeoutMs(workload, references.get(runtime), longestPrompt(dataset)),
       onTrace: (trace) => {
         out.write(workload.name, runtime, trace);
         opts.metrics?.observe(workload.name, runtime, trace);
+        watch?.trace(trace);
       },
       onProgress: (progress) => {
         opts.metrics?.setInFlight(workload.name, runtime, progress.inFlight);
         emit({ kind: "progress", workload: workload.name, runtime, progress });
+        watch?.progress(progress);
       },
-      ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+      ...(signal === undefined ? {} : { signal }),
+      ...(watch === undefined ? {} : { progressIntervalMs: watch.progressIntervalMs }),
       requestIdPrefix: `${workload.name}-${runtime}`,
     }).finally(async () => {
+      watch?.dispose();
       serverMetrics = await sampler?.stop().catch(() => undefined);
     });
-    if (run.interrupted) interrupted = true;
+    const stopped = watch?.stopped;
+    if (run.interrupted && (stopped === undefined || opts.signal?.aborted)) interrupted = true;
     const to = await out.offset();
     const agg = new Aggregator({
       slo: workload.slo,
       ...(config.cost === undefined ? {} : { cost: config.cost }),
       ...(run.offeredRate === undefined ? {} : { offeredQps: run.offeredRate }),
       tokenSource: calibration.source,
+      ignoreEosSent: !noIgnoreEos.has(runtime),
       queuedRequests: run.queued,
     });
     for (const t of readTraces(out.path, from, to)) agg.add(t);
     const metrics = agg.finish();
+    const sessions =
+      sessionPlan === undefined
+        ? undefined
+        : sessionMetrics(sessionPlan, readTraces(out.path, from, to), {
+            slo: workload.slo,
+            ...(config.cost === undefined ? {} : { cost: config.cost }),
+            tokenSource: calibration.source,
+          });
+    const hitRate = serverMetrics?.prefixCacheHitRate;
+    if (sessions !== undefined && hitRate !== undefined) sessions.totals.prefixCacheHitRate = hitRate;
+    const steps =
+      workload.ramp?.of === "qps" && plan.mode.kind === "open"
+        ? rampStepMetrics(workload.ramp, plan.mode.atMs, readTraces(out.path, from, to), {
+            slo: workload.slo,
+            ...(config.cost === undefined ? {} : { cost: config.cost }),
+            tokenSource: calibration.source,
+          })
+        : undefined;
     const breach = run.interrupted ? undefined : errorBreach(workload, runtime, metrics);
     if (breach) breaches.push(breach);
-    if (run.notSent > 0)
+    if (stopped !== undefined) metrics.warnings.push(stopped.message);
+    else if (run.notSent > 0)
       metrics.warnings.push(`${run.notSent} planned requests were never sent (the run was interrupted)`);
     const file = vllmFileOf(workload.name, runtime);
     const view = toVllmBenchServe(metrics, {
@@ -365,6 +473,9 @@ export async function runBenchmark(opts: BenchRunOptions): Promise<BenchResult> 
       metrics,
       run,
       ...(sweep === undefined ? {} : { sweep }),
+      ...(steps === undefined ? {} : { steps }),
+      ...(sessions === undefined ? {} : { sessions }),
+      ...(stopped === undefined ? {} : { stopped }),
       ...(serverMetrics === undefined ? {} : { serverMetrics }),
     };
   }

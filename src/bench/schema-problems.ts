@@ -111,6 +111,8 @@ function closest(word: string, candidates: readonly string[]): string | undefine
   let best: string | undefined;
   let bestDistance = Math.min(2, Math.floor(word.length / 2));
   for (const c of candidates) {
+    // Lengths further apart than the distance sought cannot be near: a 1 MB key costs nothing.
+    if (Math.abs(c.length - word.length) > bestDistance) continue;
     const d = editDistance(word.toLowerCase(), c.toLowerCase());
     if (d <= bestDistance && c !== word) {
       best = c;

@@ -10,16 +10,18 @@
  * when its end arrives, so buffering costs time linear in the line's length however it is split.
  *
  * Content detection: a completions chunk carries content when its `"text":"` is non-empty; a chat
- * chunk when its `"content":"` is non-empty. A role-only delta, an empty string, `content: null`
- * and reasoning-only deltas (`reasoning_content`, `reasoning`) are not content, so they never
- * count as the first token. Inside a JSON string every quote is escaped, so these patterns
- * cannot match the generated text itself.
+ * chunk when its `"content":"` is non-empty. A role-only delta, an empty string and `content: null`
+ * are not content. A chat chunk whose `"reasoning_content":"` or `"reasoning":"` is non-empty (a
+ * reasoning model's thinking, streamed apart from its answer) is reported as reasoning: a token,
+ * but not an answer token. Inside a JSON string every quote is escaped, so these patterns cannot
+ * match the generated text itself.
  */
 
 import { JsonChecker, jsonProblem } from "./json-check.js";
 
 const TEXT_KEY = Buffer.from('"text":');
 const CONTENT_KEY = Buffer.from('"content":');
+const REASONING_KEYS = [Buffer.from('"reasoning_content":'), Buffer.from('"reasoning":')];
 const USAGE_KEY = Buffer.from('"usage":');
 const ERROR_KEY = Buffer.from('"error":');
 const OBJECT_KEY = Buffer.from('"object":');
@@ -35,12 +37,16 @@ const SPACE = 0x20;
 export interface StreamUsage {
   promptTokens: number;
   completionTokens: number;
+  /** `completion_tokens_details.reasoning_tokens`, when the server reports it. */
+  reasoningTokens?: number;
 }
 
 /** What the scanner reports for each complete event. */
 export interface SseSink {
   /** A chunk with content; `usage` is the running count when the server sends continuous usage. */
   onStreamContent(usage: StreamUsage | undefined): void;
+  /** A chat chunk of reasoning only (no answer content); `usage` as for content. */
+  onStreamReasoning?(usage: StreamUsage | undefined): void;
   onStreamUsage(usage: StreamUsage): void;
   onStreamError(message: string): void;
   onStreamDone(): void;
@@ -187,8 +193,27 @@ export class SseScanner {
         return;
       }
     }
+    if (this.contentKey === CONTENT_KEY && this.reasoningIn(ev)) {
+      this.sink.onStreamReasoning?.(this.continuousUsage ? this.usageIn(ev, 0) : undefined);
+      if (!this.continuousUsage) {
+        const usage = this.usageIn(ev, 0);
+        if (usage !== undefined) this.sink.onStreamUsage(usage);
+      }
+      return;
+    }
     const usage = this.usageIn(ev, 0);
     if (usage !== undefined) this.sink.onStreamUsage(usage);
+  }
+
+  /** Whether a chat event carries a non-empty reasoning string. */
+  private reasoningIn(ev: Buffer): boolean {
+    for (const key of REASONING_KEYS) {
+      const at = ev.indexOf(key);
+      if (at === -1) continue;
+      const v = valueAt(ev, at + key.length);
+      if (ev[v] === QUOTE && v + 1 < ev.length && ev[v + 1] !== QUOTE) return true;
+    }
+    return false;
   }
 
   /** The usage object of this event, when it has one (`"usage": null` has none). */
@@ -197,6 +222,30 @@ export class SseScanner {
     if (at === -1 || ev[valueAt(ev, at + USAGE_KEY.length)] !== BRACE) return undefined;
     return parseUsage(ev.toString("utf8"));
   }
+}
+
+/**
+ * A reply's `usage` object as the trace keeps it: both counts, and the reasoning tokens when the
+ * server breaks them out (`completion_tokens_details.reasoning_tokens`); undefined when malformed.
+ */
+export function usageOf(u: unknown): StreamUsage | undefined {
+  if (typeof u !== "object" || u === null) return undefined;
+  const r = u as {
+    prompt_tokens?: unknown;
+    completion_tokens?: unknown;
+    completion_tokens_details?: unknown;
+  };
+  if (typeof r.prompt_tokens !== "number" || typeof r.completion_tokens !== "number") return undefined;
+  const out: StreamUsage = { promptTokens: r.prompt_tokens, completionTokens: r.completion_tokens };
+  const d = r.completion_tokens_details as { reasoning_tokens?: unknown } | null | undefined;
+  if (
+    d &&
+    typeof d.reasoning_tokens === "number" &&
+    Number.isInteger(d.reasoning_tokens) &&
+    d.reasoning_tokens >= 0
+  )
+    out.reasoningTokens = d.reasoning_tokens;
+  return out;
 }
 
 /** At most 200 characters, for a reason that stays one short line. */
@@ -228,11 +277,7 @@ function matchAt(buf: Buffer, at: number, key: Buffer): boolean {
 
 function parseUsage(json: string): StreamUsage | undefined {
   try {
-    const u = (JSON.parse(json) as { usage?: { prompt_tokens?: unknown; completion_tokens?: unknown } })
-      .usage;
-    if (u && typeof u.prompt_tokens === "number" && typeof u.completion_tokens === "number") {
-      return { promptTokens: u.prompt_tokens, completionTokens: u.completion_tokens };
-    }
+    return usageOf((JSON.parse(json) as { usage?: unknown }).usage);
   } catch {
     // A malformed usage object is reported as no usage: unknown is never zero.
   }

@@ -14,12 +14,14 @@ import type { RuntimeRegistry } from "../runtimes/registry.js";
 import type { DeploymentStatus } from "../spec/deployment.js";
 import type { SettingWarning } from "../spec/runtime.js";
 import { apiKeyHeaders } from "./auth.js";
+import { healthSummary, modelsSummary } from "./health-summary.js";
 import type { BenchConfig } from "./types.js";
 
 export interface TargetInfo {
   runtime: string;
   url: string;
   mode: "attached" | "local";
+  /** The probe's answer as health-summary.ts records it: status and known scalar keys, never the body. */
   health?: unknown;
   /** Settings a locally started worker could not honour. */
   warnings?: SettingWarning[];
@@ -137,8 +139,7 @@ export class RunTargets {
       ...(headers === undefined ? {} : { headers }),
     });
     let problem: string;
-    if (health.state === "ready")
-      return typeof health.body === "string" ? health.body.slice(0, 500) : health.body;
+    if (health.state === "ready") return healthSummary(health.status, health.body);
     if (health.state === "unreachable") problem = health.error;
     else if (health.state === "failed") problem = `it failed to load: ${health.reason}`;
     else if (health.status === 503) problem = "/health answered 503 (still loading)";
@@ -169,9 +170,9 @@ async function listModels(
     const text = await res.body.text();
     if (res.statusCode !== 200) return { ok: false, error: `/v1/models answered ${res.statusCode}` };
     try {
-      return { ok: true, body: JSON.parse(text) };
+      return { ok: true, body: modelsSummary(res.statusCode, JSON.parse(text)) };
     } catch {
-      return { ok: true, body: text.slice(0, 500) };
+      return { ok: true, body: modelsSummary(res.statusCode, undefined) };
     }
   } catch (err) {
     return { ok: false, error: (err as Error).message || String(err) };

@@ -85,6 +85,7 @@ function roundTrace(t: RequestTrace): RequestTrace {
   };
   if (t.headersMs !== undefined) out.headersMs = round3(t.headersMs);
   if (t.endMs !== undefined) out.endMs = round3(t.endMs);
+  if (t.firstOutputMs !== undefined) out.firstOutputMs = round3(t.firstOutputMs);
   return out;
 }
 

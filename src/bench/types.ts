@@ -43,9 +43,71 @@ export interface Warmup {
   requests?: number;
 }
 
-export interface SweepSpec {
-  /** Rates measured between the synchronous baseline and the maximum throughput. */
-  points: number;
+/**
+ * A sweep: `points` rates spread between the synchronous baseline and the maximum throughput, or
+ * a search for the highest rate meeting the SLOs (slo-search.ts).
+ */
+export type SweepSpec =
+  | {
+      /** Rates measured between the synchronous baseline and the maximum throughput. */
+      points: number;
+    }
+  | { search: SloSearchSpec };
+
+/** The search for the best rate under the SLOs; defaults in docs/workloads.md. */
+export interface SloSearchSpec {
+  /** A rate passes when at least this fraction of its requests met every SLO. */
+  attainment: number;
+  /** Two-sided confidence of the binomial intervals on attainment (and so of the rate's interval). */
+  confidence: number;
+  /** Stop once the bracket [passing, failing] is narrower than this fraction of its lower end. */
+  tolerance: number;
+  /** Rates measured at most (the synchronous baseline not counted). */
+  maxPoints: number;
+  /** First rate tried; absent: the synchronous baseline's request rate. */
+  startQps?: number;
+  /** Never offer more than this; reaching it while passing ends the search there. */
+  maxQps?: number;
+}
+
+/**
+ * A ramp over `durationS`: of the offered rate (one open-loop run whose arrival process speeds up
+ * or slows down, reported per step) or of the concurrency (one closed-loop run per step).
+ */
+export interface Ramp {
+  of: "qps" | "concurrency";
+  from: number;
+  to: number;
+  durationS: number;
+  shape: "linear" | "exponential";
+  /** Rate ramp: windows the result reports separately; concurrency ramp: levels run. */
+  steps: number;
+}
+
+/**
+ * Multi-turn chat sessions (sessions.ts): each turn's prompt is the whole conversation so far
+ * plus a new user message of `prompt_len` tokens; the reply is `gen_tokens` long; the next turn
+ * follows the reply after a think time.
+ */
+export interface SessionSpec {
+  /** Turns per session (at most `MAX_TURNS`). */
+  turns: Distribution;
+  /** Milliseconds between a reply's end and the next turn; absent: none. */
+  thinkMs?: Distribution;
+  /** Tokens of a system prompt every session shares; 0: none. */
+  systemPrompt: number;
+  /** Sessions to run; absent with the workload's `durationS`. */
+  count?: number;
+}
+
+/** Trace replay (trace-replay.ts): each line of the file is a request, sent at its timestamp. */
+export interface TraceSpec {
+  path: string;
+  format: "mooncake" | "plain";
+  /** Timestamps are divided by this: 2 replays the trace twice as fast. */
+  speedup: number;
+  /** Tokens each shared block id stands for. */
+  blockTokens: number;
 }
 
 export interface Workload {
@@ -70,6 +132,14 @@ export interface Workload {
   slo: Slo;
   seed: number;
   sweep?: SweepSpec;
+  /** A ramp instead of a fixed rate or concurrency (ramp.ts). */
+  ramp?: Ramp;
+  /** Replay a trace file instead of drawing requests; its lengths replace prompt_len/gen_tokens. */
+  trace?: TraceSpec;
+  /** Multi-turn sessions: `qps` is then sessions per second, `concurrency` users. */
+  sessions?: SessionSpec;
+  /** Stop the run when it is over capacity (saturation.ts). */
+  saturation?: { windowS: number; minGrowth: number };
   /**
    * A request with no byte from the server for this long ends as an error. Absent: derived from
    * the first-request check on each target (stall.ts).
@@ -108,8 +178,11 @@ export interface PlannedRequest {
   warmup: boolean;
 }
 
-/** Where prompt token counts came from. */
-export type TokenCountSource = "server-tokenize" | "local-tokenizer" | "server-usage";
+/**
+ * Where prompt token counts came from: the target's `/tokenize`, the model's own tokenizer here,
+ * the `usage` of one-token generations on the target, or nothing (one token per word assumed).
+ */
+export type TokenCountSource = "server-tokenize" | "local-tokenizer" | "server-usage" | "assumed";
 
 export type Outcome = "ok" | "error" | "incomplete";
 
@@ -128,7 +201,14 @@ export interface RequestTrace {
   error?: string;
   promptTokens: number;
   maxTokens: number;
-  usage?: { promptTokens: number; completionTokens: number };
+  usage?: { promptTokens: number; completionTokens: number; reasoningTokens?: number };
+  /**
+   * Chunks that carried only reasoning (`reasoning_content` / `reasoning` deltas); absent when
+   * none did. Their arrivals are in `chunkMs` with the answer's.
+   */
+  reasoningChunks?: number;
+  /** Arrival of the first answer (non-reasoning) chunk, kept only when reasoning chunks came. */
+  firstOutputMs?: number;
   /** Tokens per chunk when the server reports continuous usage; otherwise absent. */
   chunkTokens?: number[];
 }

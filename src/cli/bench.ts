@@ -7,14 +7,14 @@
  * first-request check stops the run before anything is written (exit 2 when the server refused
  * the request as the config's fault, else 1).
  */
-import { readFileSync } from "node:fs";
-import { basename, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import type { Command } from "commander";
-import { parse as parseYaml } from "yaml";
-import { defaultConfig, loadConfig } from "../bench/config.js";
+import { configFromObject, DEFAULT_WORKLOAD, loadConfig } from "../bench/config.js";
+import { readConfigValue } from "../bench/config-text.js";
 import { BenchMetrics } from "../bench/live-metrics.js";
 import { type BenchEvent, type BenchResult, runBenchmark } from "../bench/run.js";
 import { failureLines } from "../bench/run-verdict.js";
+import { sweepLine } from "../bench/sweep.js";
 import { renderTable } from "../bench/table.js";
 import type { BenchConfig } from "../bench/types.js";
 import type { TokenForgeEnv } from "../config.js";
@@ -22,10 +22,17 @@ import { TokenForgeError } from "../errors.js";
 import { writeReport } from "../report/write.js";
 import type { RuntimeRegistry } from "../runtimes/registry.js";
 import { startMetricsServer } from "../telemetry/metrics-server.js";
+import {
+  ATTACHED_RUNTIME,
+  addWorkloadFlags,
+  givenFlags,
+  overlay,
+  type WorkloadFlags,
+} from "./bench-flags.js";
 import { port, positiveInt, seedArg } from "./parse.js";
-import { gatewayRequest, gatewayUrl, printRun, type RunView } from "./remote.js";
+import { gatewayConn, gatewayRequest, printRun, type RunView } from "./remote.js";
 
-interface BenchFlags {
+interface BenchFlags extends WorkloadFlags {
   out?: string;
   json: boolean;
   model: string;
@@ -42,18 +49,26 @@ interface BenchFlags {
 export const DEFAULT_BENCH_MODEL = "synthetic:tiny";
 
 export function registerBenchCommand(program: Command, env: TokenForgeEnv, runtimes: RuntimeRegistry): void {
-  program
+  const bench = program
     .command("bench")
-    .description("run a benchmark config; with none, a short default workload on a local synthetic model")
-    .argument("[config]", "workload config (YAML or JSON)")
+    .description(
+      "run a benchmark config; with none, a short default workload on a local synthetic model. " +
+        "vllm bench serve's flags (--base-url, --request-rate, --num-prompts, ...) need no config, " +
+        "and win over a config's values",
+    )
+    .argument("[config]", "workload config (YAML or JSON); flags below override its values")
     .option(
       "--out <dir>",
       "directory for result.json, requests.jsonl and vllm/ (default results/<time>-<name>)",
     )
     .option("--json", "print the result JSON on stdout instead of the table", false)
-    .option("--model <ref>", "model for the default run (no config)", DEFAULT_BENCH_MODEL)
-    .option("--runtime <name>", "runtime for the default run (no config)", "llamacpp")
-    .option("--target <url>", "attach the default run to a server already running at this URL")
+    .option("--model <ref>", "model to serve or request (overrides the config's)", DEFAULT_BENCH_MODEL)
+    .option(
+      "--runtime <name>",
+      `runtime to start, or to label the --base-url server with (default llamacpp; ${ATTACHED_RUNTIME} with --base-url)`,
+      "llamacpp",
+    )
+    .option("--target <url>", "the same as --base-url")
     .option("--seed <n>", "override the config's seed", seedArg)
     .option("--parallel <n>", "sequences per local worker (passed as --parallel)", positiveInt)
     .option("--vllm-detailed", "add per-request arrays to the vLLM-format files (as --save-detailed)", false)
@@ -63,99 +78,115 @@ export function registerBenchCommand(program: Command, env: TokenForgeEnv, runti
       port,
     )
     .option("--server <url>", "run it on a gateway (POST /benchmarks/run) instead of here")
-    .option("--quiet", "no live progress", false)
-    .action(async (configPath: string | undefined, flags: BenchFlags) => {
-      if (flags.server !== undefined) {
-        await benchOnServer(configPath, flags, env);
-        return;
-      }
-      let config: BenchConfig;
-      if (configPath !== undefined) {
-        config = loadConfig(configPath);
-      } else {
-        runtimes.get(flags.runtime);
-        config = defaultConfig(flags.model, flags.runtime);
-        if (flags.target !== undefined) config.targets[flags.runtime] = checkUrl(flags.target);
-      }
-      if (flags.seed !== undefined) config = withSeed(config, flags.seed);
-      const name =
-        configPath === undefined
-          ? "default"
-          : (configPath.split(/[\\/]/).pop() ?? "run").replace(/\.[^.]+$/, "");
-      const outDir = resolve(flags.out ?? `${env.resultsDir}/${stamp(new Date())}-${name}`);
-
-      const metrics = flags.metricsPort === undefined ? undefined : new BenchMetrics(basename(outDir));
-      const metricsServer =
-        metrics === undefined
-          ? undefined
-          : await startMetricsServer(metrics.registry, { port: flags.metricsPort });
-      if (metricsServer) process.stderr.write(`live metrics at ${metricsServer.url}/metrics\n`);
-      const controller = new AbortController();
-      let interrupts = 0;
-      const onSigint = () => {
-        interrupts++;
-        if (interrupts > 1) process.exit(130);
-        process.stderr.write(
-          "\ninterrupted: finishing requests in flight as incomplete and writing results (Ctrl-C again to quit now)\n",
+    .option("--quiet", "no live progress", false);
+  addWorkloadFlags(bench).action(async (configPath: string | undefined, flags: BenchFlags, cmd: Command) => {
+    const given = givenFlags(flags, cmd);
+    if (flags.server !== undefined) {
+      const named = Object.keys(given).filter((k) => k !== "model" && k !== "runtime");
+      if (named.length > 0) {
+        throw new TokenForgeError(
+          "invalid_request",
+          `--server runs the config file as written; put ${named.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(", ")} in the file instead`,
+          { field: "server" },
         );
-        controller.abort();
-      };
-      process.on("SIGINT", onSigint);
-      const show = progressPrinter(flags.quiet);
-      try {
-        const result = await runBenchmark({
-          config,
-          ...(configPath === undefined ? {} : { configFile: resolve(configPath) }),
-          runtimes,
-          outDir,
-          onEvent: show,
-          signal: controller.signal,
-          workerArgs: flags.parallel === undefined ? [] : ["--parallel", String(flags.parallel)],
-          vllmDetailed: flags.vllmDetailed,
-          ...(metrics === undefined ? {} : { metrics }),
-          secrets: env.secret,
-        });
-        show.end();
-        const report = reportBeside(outDir);
-        if (flags.json) {
-          process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-        } else {
-          const rows = result.results.map((r) => ({
-            workload: r.workload,
-            runtime: r.runtime,
-            metrics: r.metrics,
-          }));
-          process.stdout.write(`${renderTable(rows, { color: process.stdout.isTTY === true })}\n`);
-          // Lag warnings are already footnotes of the table.
-          const footnotes = new Set(
-            result.results.flatMap((r) =>
-              r.metrics.lagMessage ? [`${r.workload} on ${r.runtime}: ${r.metrics.lagMessage}`] : [],
-            ),
-          );
-          for (const w of result.warnings) if (!footnotes.has(w)) process.stdout.write(`warning: ${w}\n`);
-          for (const s of result.sweeps) {
-            const best =
-              s.maxRateMeetingSlo === undefined
-                ? "none met the SLOs"
-                : `${s.maxRateMeetingSlo.toFixed(2)} req/s`;
-            process.stdout.write(
-              `sweep ${s.workload} on ${s.runtime}: highest rate meeting the SLOs: ${best}\n`,
-            );
-          }
-          process.stdout.write(`${STATUS_WORDS[result.status]} in ${outDir}\n`);
-          if (report !== undefined) process.stdout.write(`report: ${report}\n`);
-        }
-        if (result.failure !== undefined) {
-          process.stderr.write(`run failed: ${failureLines(result.failure).join("\n")}\n`);
-        }
-        if (result.status === "incomplete") process.exitCode = 130;
-        else if (result.status === "failed") process.exitCode = 1;
-      } finally {
-        show.end();
-        process.off("SIGINT", onSigint);
-        await metricsServer?.close();
       }
+      await benchOnServer(configPath, flags, env);
+      return;
+    }
+    if (flags.target !== undefined) given.baseUrl ??= checkUrl(flags.target).replace(/\/+$/, "");
+    const file = configPath === undefined ? undefined : readConfigValue(configPath);
+    if (configPath === undefined && given.baseUrl === undefined) runtimes.get(flags.runtime);
+    const base =
+      file ??
+      ({
+        model: flags.model,
+        runtimes: [given.runtime ?? (given.baseUrl === undefined ? flags.runtime : ATTACHED_RUNTIME)],
+        workloads: [DEFAULT_WORKLOAD],
+      } as Record<string, unknown>);
+    const merged =
+      typeof base === "object" && base !== null && !Array.isArray(base)
+        ? overlay(base as Record<string, unknown>, given)
+        : base;
+    let config: BenchConfig = configFromObject(merged, {
+      baseDir: configPath === undefined ? process.cwd() : dirname(resolve(configPath)),
+      source: configPath ?? "the command line",
     });
+    if (flags.seed !== undefined) config = withSeed(config, flags.seed);
+    const invocation = {
+      ...(file === undefined ? {} : { file }),
+      flags: { ...given, ...(flags.seed === undefined ? {} : { seed: flags.seed }) },
+    };
+    const name =
+      configPath === undefined
+        ? "default"
+        : (configPath.split(/[\\/]/).pop() ?? "run").replace(/\.[^.]+$/, "");
+    const outDir = resolve(flags.out ?? `${env.resultsDir}/${stamp(new Date())}-${name}`);
+
+    const metrics = flags.metricsPort === undefined ? undefined : new BenchMetrics(basename(outDir));
+    const metricsServer =
+      metrics === undefined
+        ? undefined
+        : await startMetricsServer(metrics.registry, { port: flags.metricsPort });
+    if (metricsServer) process.stderr.write(`live metrics at ${metricsServer.url}/metrics\n`);
+    const controller = new AbortController();
+    let interrupts = 0;
+    const onSigint = () => {
+      interrupts++;
+      if (interrupts > 1) process.exit(130);
+      process.stderr.write(
+        "\ninterrupted: finishing requests in flight as incomplete and writing results (Ctrl-C again to quit now)\n",
+      );
+      controller.abort();
+    };
+    process.on("SIGINT", onSigint);
+    const show = progressPrinter(flags.quiet);
+    try {
+      const result = await runBenchmark({
+        config,
+        ...(configPath === undefined ? {} : { configFile: resolve(configPath) }),
+        invocation,
+        runtimes,
+        outDir,
+        onEvent: show,
+        signal: controller.signal,
+        workerArgs: flags.parallel === undefined ? [] : ["--parallel", String(flags.parallel)],
+        vllmDetailed: flags.vllmDetailed,
+        ...(metrics === undefined ? {} : { metrics }),
+        secrets: env.secret,
+      });
+      show.end();
+      const report = reportBeside(outDir);
+      if (flags.json) {
+        process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+      } else {
+        const rows = result.results.map((r) => ({
+          workload: r.workload,
+          runtime: r.runtime,
+          metrics: r.metrics,
+        }));
+        process.stdout.write(`${renderTable(rows, { color: process.stdout.isTTY === true })}\n`);
+        // Lag warnings are already footnotes of the table.
+        const footnotes = new Set(
+          result.results.flatMap((r) =>
+            r.metrics.lagMessage ? [`${r.workload} on ${r.runtime}: ${r.metrics.lagMessage}`] : [],
+          ),
+        );
+        for (const w of result.warnings) if (!footnotes.has(w)) process.stdout.write(`warning: ${w}\n`);
+        for (const s of result.sweeps) process.stdout.write(`${sweepLine(s)}\n`);
+        process.stdout.write(`${STATUS_WORDS[result.status]} in ${outDir}\n`);
+        if (report !== undefined) process.stdout.write(`report: ${report}\n`);
+      }
+      if (result.failure !== undefined) {
+        process.stderr.write(`run failed: ${failureLines(result.failure).join("\n")}\n`);
+      }
+      if (result.status === "incomplete") process.exitCode = 130;
+      else if (result.status === "failed") process.exitCode = 1;
+    } finally {
+      show.end();
+      process.off("SIGINT", onSigint);
+      await metricsServer?.close();
+    }
+  });
 }
 
 const STATUS_WORDS: Record<BenchResult["status"], string> = {
@@ -251,10 +282,11 @@ async function benchOnServer(
     throw new TokenForgeError("invalid_request", "bench --server needs a config file", { field: "config" });
   }
   loadConfig(configPath);
-  const raw = parseYaml(readFileSync(configPath, "utf8")) as unknown;
-  const server = gatewayUrl(flags.server, env.server);
+  const raw = readConfigValue(configPath);
+  // The key comes from $TOKENFORGE_API_KEY, as for every command that calls a gateway.
+  const server = gatewayConn({ server: flags.server }, env);
   const started = await gatewayRequest<{ id: string }>(server, "POST", "/benchmarks/run", raw);
-  process.stderr.write(`run ${started.id} started on ${server}\n`);
+  process.stderr.write(`run ${started.id} started on ${server.url}\n`);
   for (;;) {
     const run = await gatewayRequest<
       RunView & { progress?: { done: number; total: number; workload: string; runtime: string } }

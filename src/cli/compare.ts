@@ -1,7 +1,8 @@
 /**
  * `tokenforge compare A.json B.json`: compares two benchmark result files metric by metric and
  * exits 1 when any key metric regressed past the threshold (and twice its noise), 0 otherwise,
- * 2 when a file cannot be read or is not a result file, or an option is invalid.
+ * 2 when a file cannot be read or is not a result file, an option is invalid, or the two runs have
+ * no workload × runtime in common (nothing was compared, so "no regression" would mean nothing).
  */
 import type { Command } from "commander";
 import {
@@ -35,7 +36,7 @@ function percentOption(name: string, raw: string | undefined, fallback: number):
   return n;
 }
 
-/** Runs the comparison and returns the exit code (0 ok, 1 regression, 2 bad input). */
+/** Runs the comparison and returns the exit code (0 ok, 1 regression, 2 bad input or nothing in common). */
 export async function runCompare(
   fileA: string,
   fileB: string,
@@ -63,6 +64,14 @@ export async function runCompare(
     thresholdPct: thresholdPct as number,
     noiseFloorPct: noiseFloorPct as number,
   });
+  if (cmp.pairs.length === 0) {
+    const list = (rows: { workload: string; runtime: string }[]) =>
+      rows.length === 0 ? "none" : rows.map((r) => `${r.workload} on ${r.runtime}`).join(", ");
+    io.stderr.write(
+      `error: nothing to compare: the two runs have no workload × runtime in common (A has ${list(cmp.onlyInA)}; B has ${list(cmp.onlyInB)}). Compare runs of the same config.\n`,
+    );
+    return 2;
+  }
   if (opts.json === true) {
     io.stdout.write(`${JSON.stringify({ a: fileA, b: fileB, ...cmp }, null, 2)}\n`);
   } else {

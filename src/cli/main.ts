@@ -16,6 +16,7 @@ import { vllmRuntime } from "../runtimes/vllm/index.js";
 import { VERSION } from "../version.js";
 import { registerBenchCommand } from "./bench.js";
 import { registerCompareCommand } from "./compare.js";
+import { registerKeysCommand } from "./keys.js";
 import { registerModelsCommand } from "./models.js";
 import { registerPublishCommand } from "./publish.js";
 import { registerRemoteCommands } from "./remote.js";
@@ -43,7 +44,9 @@ export function buildProgram(): Command {
   const program = new Command("tokenforge")
     .description("Deploy, serve and benchmark LLM inference engines")
     .version(VERSION)
-    .showHelpAfterError();
+    .showHelpAfterError()
+    // Commander's refusals come back to runCli as errors, which gives them their exit status.
+    .exitOverride();
   registerWorkerCommand(program, env, runtimes);
   registerModelsCommand(program, env);
   registerBenchCommand(program, env, runtimes);
@@ -53,6 +56,7 @@ export function buildProgram(): Command {
   registerSimCommand(program);
   registerServeCommand(program, env, runtimes);
   registerRemoteCommands(program, env);
+  registerKeysCommand(program, env);
   return program;
 }
 
@@ -62,7 +66,8 @@ export async function runCli(argv: readonly string[]): Promise<void> {
     await buildProgram().parseAsync([...argv]);
   } catch (err) {
     if (err instanceof CommanderError) {
-      process.exitCode = err.exitCode;
+      // Help and version exit 0; everything else commander refuses is bad usage: exit 2.
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
       return;
     }
     const message = isTokenForgeError(err)

@@ -2,11 +2,12 @@
  * `tokenforge models list` and `tokenforge models synth`: the synthetic model presets and writing
  * one to the cache or to a file.
  */
-import { resolve } from "node:path";
+import { existsSync, mkdirSync, statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import type { Command } from "commander";
 import type { TokenForgeEnv } from "../config.js";
 import { isTokenForgeError } from "../errors.js";
-import { writeAtomically } from "../models/cache.js";
+import { cacheFileName, writeAtomically } from "../models/cache.js";
 import { findPreset } from "../models/presets.js";
 import { QUANTS } from "../models/quantize.js";
 import { parseModelRef, SYNTHETIC_PREFIX } from "../models/reference.js";
@@ -75,13 +76,16 @@ async function synth(env: TokenForgeEnv, presetName: string, o: SynthOptions): P
     if (total >= PROGRESS_MIN_BYTES) progress(written, total);
   };
   if (o.out !== undefined) {
-    const out = resolve(o.out);
     const spec = {
       preset: findPreset(ref.preset)!,
       quant: ref.quant,
       seed: ref.seed,
       contextLength: ref.contextLength,
     };
+    // A directory (existing, or named with a trailing slash) gets the file under its cache name.
+    const toDir = /[\\/]$/.test(o.out) || (existsSync(o.out) && statSync(o.out).isDirectory());
+    const out = toDir ? join(resolve(o.out), cacheFileName(spec)) : resolve(o.out);
+    if (toDir) mkdirSync(dirname(out), { recursive: true });
     await writeAtomically(out, (temp) => writeSyntheticModel(spec, temp, onProgress));
     process.stdout.write(`${out}\n`);
     return;
@@ -102,12 +106,18 @@ export function registerModelsCommand(program: Command, env: TokenForgeEnv): voi
 
   models
     .command("synth")
-    .description("Write a synthetic model (into the model cache unless --out is given) and print its path")
+    .description(
+      "Write a synthetic model into the model cache ($TOKENFORGE_MODEL_CACHE) and print its path; " +
+        "benchmarks and workers find it there by its reference (synthetic:<preset>?quant=…)",
+    )
     .argument("<preset>", "preset name (see `tokenforge models list`)")
     .option("--quant <quant>", `weight type: ${QUANTS.join(", ")} (default q8_0)`)
     .option("--seed <n>", "weight seed (default 0)")
     .option("--ctx <n>", "context length written into the model (default: the preset's)")
-    .option("--out <file>", "write to this file instead of the cache")
+    .option(
+      "--out <path>",
+      "write to this file (or into this directory) instead of the cache; real-size models take gigabytes",
+    )
     .action(async (preset: string, opts: SynthOptions) => {
       try {
         await synth(env, preset, opts);

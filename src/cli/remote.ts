@@ -4,6 +4,9 @@
  * (streamed to the terminal), `runs list` / `runs show` / `runs resume`. `bench --server` lives in bench.ts and
  * uses `gatewayRequest` from here. A refusal from the gateway exits 2 with its message; an
  * unreachable gateway exits 1.
+ *
+ * Each sends the API key from `--api-key` or $TOKENFORGE_API_KEY as `Authorization: Bearer`
+ * (the variable is the safer way: a command line is visible to every user of the machine).
  */
 import type { Command } from "commander";
 import { request } from "undici";
@@ -19,20 +22,43 @@ export function gatewayUrl(flag: string | undefined, fallback: string | undefine
   return (flag ?? fallback ?? DEFAULT_SERVER).replace(/\/+$/, "");
 }
 
+/** A gateway to call: its URL and the API key to send, when there is one. */
+export interface GatewayConn {
+  url: string;
+  apiKey?: string | undefined;
+}
+
+/** The URL and key of a remote command: flags first, then the environment. */
+export function gatewayConn(
+  flags: { server?: string | undefined; apiKey?: string | undefined },
+  env: Pick<TokenForgeEnv, "server" | "apiKey">,
+): GatewayConn {
+  const apiKey = flags.apiKey?.trim() || env.apiKey;
+  return { url: gatewayUrl(flags.server, env.server), ...(apiKey ? { apiKey } : {}) };
+}
+
+/** The headers that carry a connection's key. */
+export function authHeaders(conn: GatewayConn | string): Record<string, string> {
+  return typeof conn !== "string" && conn.apiKey ? { authorization: `Bearer ${conn.apiKey}` } : {};
+}
+
 /** One JSON request to the gateway; its `{error}` answers become coded errors (exit 2 for 4xx). */
 export async function gatewayRequest<T>(
-  server: string,
+  conn: GatewayConn | string,
   method: "GET" | "POST" | "DELETE",
   path: string,
   body?: unknown,
 ): Promise<T> {
+  const server = typeof conn === "string" ? conn : conn.url;
   let res: Awaited<ReturnType<typeof request>>;
   try {
     res = await request(`${server}${path}`, {
       method,
-      ...(body === undefined
-        ? {}
-        : { headers: { "content-type": "application/json" }, body: JSON.stringify(body) }),
+      headers: {
+        ...authHeaders(conn),
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
   } catch (err) {
     throw new TokenForgeError(
@@ -49,11 +75,13 @@ export async function gatewayRequest<T>(
   }
   if (res.statusCode >= 400) {
     const e = (parsed as { error?: { code?: string; message?: string; field?: string } } | undefined)?.error;
-    const code =
-      res.statusCode === 404 ? "not_found" : res.statusCode < 500 ? "invalid_request" : "engine_error";
-    throw new TokenForgeError(code, e?.message ?? `${method} ${path} answered ${res.statusCode}`, {
-      ...(e?.field ? { field: e.field } : {}),
-    });
+    throw new TokenForgeError(
+      codeOf(res.statusCode),
+      refusal(res.statusCode, e?.message, `${method} ${path}`),
+      {
+        ...(e?.field && res.statusCode !== 401 ? { field: e.field } : {}),
+      },
+    );
   }
   return parsed as T;
 }
@@ -81,8 +109,31 @@ function table(rows: string[][]): string {
     .join("\n");
 }
 
-export function registerRemoteCommands(program: Command, env: Pick<TokenForgeEnv, "server">): void {
-  const serverOf = (flag: string | undefined) => gatewayUrl(flag, env.server);
+/** The coded error a gateway's status maps to (4xx → exit 2, 5xx → exit 1). */
+function codeOf(
+  status: number,
+): "not_found" | "unauthorized" | "forbidden" | "invalid_request" | "engine_error" {
+  if (status === 404) return "not_found";
+  if (status === 401) return "unauthorized";
+  if (status === 403) return "forbidden";
+  return status < 500 ? "invalid_request" : "engine_error";
+}
+
+/** The gateway's message, with what to do about a missing or refused key. */
+function refusal(status: number, message: string | undefined, what: string): string {
+  const text = message ?? `${what} answered ${status}`;
+  if (status === 401) return `${text} (set TOKENFORGE_API_KEY or pass --api-key)`;
+  return text;
+}
+
+const API_KEY_HELP = "API key for the gateway (default $TOKENFORGE_API_KEY)";
+
+export function registerRemoteCommands(
+  program: Command,
+  env: Pick<TokenForgeEnv, "server" | "apiKey">,
+): void {
+  const serverOf = (flag: string | undefined, apiKey?: string | undefined) =>
+    gatewayConn({ server: flag, apiKey }, env);
   program
     .command("deploy")
     .description("deploy a model on a runtime through the gateway")
@@ -93,6 +144,7 @@ export function registerRemoteCommands(program: Command, env: Pick<TokenForgeEnv
     .option("--target <t>", "local or kubernetes", oneOf(["local", "kubernetes"] as const), "local")
     .option("--wait", "wait until the deployment is ready", false)
     .option("--server <url>", "gateway URL")
+    .option("--api-key <key>", API_KEY_HELP)
     .action(
       async (f: {
         model: string;
@@ -102,8 +154,9 @@ export function registerRemoteCommands(program: Command, env: Pick<TokenForgeEnv
         target: string;
         wait: boolean;
         server?: string;
+        apiKey?: string;
       }) => {
-        const server = serverOf(f.server);
+        const server = serverOf(f.server, f.apiKey);
         const created = await gatewayRequest<{ id: string; status: string }>(server, "POST", "/deploy", {
           model: f.model,
           runtime: f.runtime,
@@ -130,8 +183,9 @@ export function registerRemoteCommands(program: Command, env: Pick<TokenForgeEnv
     .command("deployments")
     .description("list the gateway's deployments")
     .option("--server <url>", "gateway URL")
-    .action(async (f: { server?: string }) => {
-      const list = await gatewayRequest<Deployment[]>(serverOf(f.server), "GET", "/deployments");
+    .option("--api-key <key>", API_KEY_HELP)
+    .action(async (f: { server?: string; apiKey?: string }) => {
+      const list = await gatewayRequest<Deployment[]>(serverOf(f.server, f.apiKey), "GET", "/deployments");
       const rows = [["id", "model", "runtime", "target", "replicas", "status", "endpoints"]];
       for (const d of list)
         rows.push([d.id, d.model, d.runtime, d.target, String(d.replicas), d.status, d.endpoints.join(",")]);
@@ -142,9 +196,13 @@ export function registerRemoteCommands(program: Command, env: Pick<TokenForgeEnv
     .description("stop and remove a deployment")
     .argument("<id>")
     .option("--server <url>", "gateway URL")
-    .action(async (id: string, f: { server?: string }) => {
+    .option("--api-key <key>", API_KEY_HELP)
+    .action(async (id: string, f: { server?: string; apiKey?: string }) => {
       const d = await gatewayRequest<Deployment>(
-        serverOf(f.server ?? deployments.opts<{ server?: string }>().server),
+        serverOf(
+          f.server ?? deployments.opts<{ server?: string }>().server,
+          f.apiKey ?? deployments.opts<{ apiKey?: string }>().apiKey,
+        ),
         "DELETE",
         `/deployments/${encodeURIComponent(id)}`,
       );
@@ -160,12 +218,20 @@ export function registerRemoteCommands(program: Command, env: Pick<TokenForgeEnv
     .option("--max-tokens <n>", "tokens to generate", positiveInt, 128)
     .option("--no-stream", "wait for the whole answer")
     .option("--server <url>", "gateway URL")
+    .option("--api-key <key>", API_KEY_HELP)
     .action(
       async (
         prompt: string,
-        f: { model: string; runtime?: string; maxTokens: number; stream: boolean; server?: string },
+        f: {
+          model: string;
+          runtime?: string;
+          maxTokens: number;
+          stream: boolean;
+          server?: string;
+          apiKey?: string;
+        },
       ) => {
-        const server = serverOf(f.server);
+        const server = serverOf(f.server, f.apiKey);
         const body = {
           model: f.model,
           prompt,
@@ -178,20 +244,23 @@ export function registerRemoteCommands(program: Command, env: Pick<TokenForgeEnv
           process.stdout.write(`${r.choices[0]?.text ?? ""}\n`);
           return;
         }
-        const res = await request(`${server}/infer`, {
+        const res = await request(`${server.url}/infer`, {
           method: "POST",
-          headers: { "content-type": "application/json" },
+          headers: { ...authHeaders(server), "content-type": "application/json" },
           body: JSON.stringify(body),
         }).catch((err: Error) => {
-          throw new TokenForgeError("bad_gateway", `cannot reach the gateway at ${server}: ${err.message}`);
+          throw new TokenForgeError(
+            "bad_gateway",
+            `cannot reach the gateway at ${server.url}: ${err.message}`,
+          );
         });
         if (res.statusCode !== 200) {
           const text = await res.body.text();
           const e = (JSON.parse(text) as { error?: { message?: string; field?: string } }).error;
           throw new TokenForgeError(
-            res.statusCode === 404 ? "not_found" : "invalid_request",
-            e?.message ?? text,
-            e?.field ? { field: e.field } : {},
+            codeOf(res.statusCode),
+            refusal(res.statusCode, e?.message ?? text, "POST /infer"),
+            e?.field && res.statusCode !== 401 ? { field: e.field } : {},
           );
         }
         let rest = "";
@@ -211,30 +280,38 @@ export function registerRemoteCommands(program: Command, env: Pick<TokenForgeEnv
   const runs = program.command("runs").description("benchmark runs stored by the gateway");
   runs
     .command("list")
-    .option("--model <m>")
-    .option("--runtime <r>")
-    .option("--status <s>")
+    .description("the gateway's runs, newest first, with their status and key figures")
+    .option("--model <m>", "only runs of this model")
+    .option("--runtime <r>", "only runs that measured this runtime")
+    .option(
+      "--status <s>",
+      "only runs in this status (queued, running, complete, incomplete, failed, cancelled, interrupted)",
+    )
     .option("--server <url>", "gateway URL")
-    .action(async (f: { model?: string; runtime?: string; status?: string; server?: string }) => {
-      const q = new URLSearchParams();
-      if (f.model) q.set("model", f.model);
-      if (f.runtime) q.set("runtime", f.runtime);
-      if (f.status) q.set("status", f.status);
-      const list = await gatewayRequest<
-        { id: string; status: string; model: string; runtimes: string[]; createdAt: string }[]
-      >(serverOf(f.server), "GET", `/benchmarks${q.size > 0 ? `?${q}` : ""}`);
-      const rows = [["id", "status", "model", "runtimes", "created"]];
-      for (const r of list) rows.push([r.id, r.status, r.model, r.runtimes.join(","), r.createdAt]);
-      process.stdout.write(`${table(rows)}\n`);
-    });
+    .option("--api-key <key>", API_KEY_HELP)
+    .action(
+      async (f: { model?: string; runtime?: string; status?: string; server?: string; apiKey?: string }) => {
+        const q = new URLSearchParams();
+        if (f.model) q.set("model", f.model);
+        if (f.runtime) q.set("runtime", f.runtime);
+        if (f.status) q.set("status", f.status);
+        const list = await gatewayRequest<
+          { id: string; status: string; model: string; runtimes: string[]; createdAt: string }[]
+        >(serverOf(f.server, f.apiKey), "GET", `/benchmarks${q.size > 0 ? `?${q}` : ""}`);
+        const rows = [["id", "status", "model", "runtimes", "created"]];
+        for (const r of list) rows.push([r.id, r.status, r.model, r.runtimes.join(","), r.createdAt]);
+        process.stdout.write(`${table(rows)}\n`);
+      },
+    );
   runs
     .command("show")
     .argument("<id>")
     .option("--json", "the whole record as JSON", false)
     .option("--server <url>", "gateway URL")
-    .action(async (id: string, f: { json: boolean; server?: string }) => {
+    .option("--api-key <key>", API_KEY_HELP)
+    .action(async (id: string, f: { json: boolean; server?: string; apiKey?: string }) => {
       const run = await gatewayRequest<RunView>(
-        serverOf(f.server),
+        serverOf(f.server, f.apiKey),
         "GET",
         `/benchmarks/${encodeURIComponent(id)}`,
       );
@@ -249,9 +326,10 @@ export function registerRemoteCommands(program: Command, env: Pick<TokenForgeEnv
     .description("run an interrupted run's unfinished workloads, with the same plan and seed")
     .argument("<id>")
     .option("--server <url>", "gateway URL")
-    .action(async (id: string, f: { server?: string }) => {
+    .option("--api-key <key>", API_KEY_HELP)
+    .action(async (id: string, f: { server?: string; apiKey?: string }) => {
       const run = await gatewayRequest<{ id: string; status: string }>(
-        serverOf(f.server),
+        serverOf(f.server, f.apiKey),
         "POST",
         `/benchmarks/${encodeURIComponent(id)}/resume`,
       );

@@ -38,10 +38,17 @@ export function registerSimCommand(program: Command): void {
     )
     .action(async (flags: string[]) => {
       await runSim(flags);
+      // The simulator prints its own flags; the subcommands are this command's to list.
+      if (flags.includes("--help") || flags.includes("-h")) {
+        const lines = sim.commands.map((c) => `  sim ${c.name()} ${c.usage()}\n      ${c.description()}`);
+        process.stdout.write(`\nCommands (tokenforge sim <command> --help for each):\n${lines.join("\n")}\n`);
+      }
     });
 
+  // The parent hands its own flags to the simulator, help included; the subcommands have theirs.
   sim
     .command("fit")
+    .helpOption("-h, --help", "display help for command")
     .description("fit the simulated engine's performance model to a benchmark run and report the fit's error")
     .argument("<run>", "a run directory (result.json + requests.jsonl) or a requests.jsonl file")
     .option("--runtime <name>", "the runtime whose requests to fit (required when the run has several)")
@@ -73,6 +80,7 @@ export function registerSimCommand(program: Command): void {
 
   sim
     .command("capacity")
+    .helpOption("-h, --help", "display help for command")
     .description("the fewest replicas of a performance model that meet latency targets at a request rate")
     .requiredOption("--perf <file|json>", "the performance model (tokenforge sim fit writes one)")
     .option("--config <file>", "take the workload (rate, lengths, arrivals, seed) from a benchmark config")

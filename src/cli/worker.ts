@@ -1,9 +1,15 @@
 /** `tokenforge worker`: serve one model over the worker protocol. */
 import type { Command } from "commander";
+import { InvalidArgumentError } from "commander";
 import type { TokenForgeEnv } from "../config.js";
 import { parseModelRef } from "../models/reference.js";
 import { resolveModel } from "../models/resolve.js";
 import type { RuntimeRegistry } from "../runtimes/registry.js";
+import {
+  DEFAULT_CHAT_MAX_TOKENS,
+  DEFAULT_MAX_PROMPT_BYTES,
+  DEFAULT_WAITING_PER_SEQUENCE,
+} from "../worker/limits.js";
 import { startWorker } from "../worker/server.js";
 import { oneOf, port, positiveInt } from "./parse.js";
 import { byteProgress } from "./progress.js";
@@ -18,7 +24,21 @@ interface WorkerFlags {
   threads?: number;
   batchSize?: number;
   gpu: "auto" | "off";
+  maxWaiting?: number;
+  maxQueueMs?: number;
+  maxPromptBytes: number;
+  defaultMaxTokens: number;
+  apiKey?: string;
   log: boolean;
+}
+
+/** `--max-waiting 0` is meaningful (no queue at all), so zero is allowed here. */
+function countArg(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) {
+    throw new InvalidArgumentError(`expected an integer ≥ 0, got "${value}"`);
+  }
+  return n;
 }
 
 export function registerWorkerCommand(program: Command, env: TokenForgeEnv, runtimes: RuntimeRegistry): void {
@@ -31,13 +51,39 @@ export function registerWorkerCommand(program: Command, env: TokenForgeEnv, runt
     .option("--port <port>", "port (0 picks a free one)", port, 8000)
     .option("--parallel <n>", "sequences generated together in one batch", positiveInt, 8)
     .option("--ctx-size <n>", "context length per sequence (default: the model's, at most 4096)", positiveInt)
-    .option("--batch-size <n>", "tokens per decode call (default 128)", positiveInt)
+    .option("--batch-size <n>", "tokens per decode call (default 512)", positiveInt)
     .option("--threads <n>", "CPU threads (default: measured, see BENCHMARKS.md)", positiveInt)
     .option(
       "--gpu <mode>",
       "auto uses a GPU when present; off forces CPU",
       oneOf(["auto", "off"] as const),
       "auto",
+    )
+    .option(
+      "--max-waiting <n>",
+      `requests queued beyond the running sequences; more get 429 (default: ${DEFAULT_WAITING_PER_SEQUENCE} × --parallel)`,
+      countArg,
+    )
+    .option(
+      "--max-queue-ms <ms>",
+      "refuse (429) a request whose expected wait for a sequence is past this, and one still waiting then (default: no budget)",
+      positiveInt,
+    )
+    .option(
+      "--max-prompt-bytes <n>",
+      "prompts larger than this (UTF-8 bytes) get 413 before tokenizing",
+      positiveInt,
+      DEFAULT_MAX_PROMPT_BYTES,
+    )
+    .option(
+      "--default-max-tokens <n>",
+      "max_tokens of a chat request that names none (cut to what is left of the context)",
+      positiveInt,
+      DEFAULT_CHAT_MAX_TOKENS,
+    )
+    .option(
+      "--api-key <key>",
+      "require this key (Authorization: Bearer) on every route but /health and /metrics (default $TOKENFORGE_WORKER_API_KEY)",
     )
     .option("--log", "log every request", false)
     .action(async (flags: WorkerFlags) => {
@@ -60,6 +106,13 @@ export function registerWorkerCommand(program: Command, env: TokenForgeEnv, runt
         },
         host: flags.host,
         port: flags.port,
+        limits: {
+          maxWaiting: flags.maxWaiting,
+          maxQueueMs: flags.maxQueueMs,
+          maxPromptBytes: flags.maxPromptBytes,
+          defaultMaxTokens: flags.defaultMaxTokens,
+        },
+        ...((flags.apiKey ?? env.workerApiKey) ? { apiKey: (flags.apiKey ?? env.workerApiKey)! } : {}),
         logger: flags.log,
       });
       process.stderr.write(`worker listening on ${worker.url} (loading ${flags.model})\n`);

@@ -11,14 +11,16 @@ import { join } from "node:path";
 import { type PairCheckpoint, readCheckpoints } from "../bench/checkpoint.js";
 import { configFromObject } from "../bench/config.js";
 import { environment } from "../bench/environment.js";
+import { redactText } from "../bench/redact.js";
 import { runBenchmark, type WorkloadResult } from "../bench/run.js";
 import type { Progress } from "../bench/runner.js";
 import type { BenchConfig } from "../bench/types.js";
 import { TokenForgeError } from "../errors.js";
 import { writeReport } from "../report/write.js";
 import type { RuntimeRegistry } from "../runtimes/registry.js";
-import type { ArtifactStore, RunFilter, RunRow, Store } from "../spec/store.js";
+import type { ApiKeyRole, ArtifactStore, RunFilter, RunRow, Store } from "../spec/store.js";
 import { putFile } from "../store/artifacts/index.js";
+import { CapReached, DEFAULT_CAPS } from "./caps.js";
 import type { Deployments } from "./deployments.js";
 import { WriteQueue } from "./write-queue.js";
 
@@ -31,7 +33,24 @@ export interface BenchmarkJobsOptions {
   resultsDir: string;
   /** How long a deployment made for a run may take to become ready. */
   readyTimeoutMs?: number;
+  /** Runs queued or running at once; one more is refused with 429 (caps.ts). */
+  maxConcurrentRuns?: number;
+  /** The key the local backend gave its workers: runs send it to the deployments they measure. */
+  workerApiKey?: string;
 }
+
+/** Who starts or reads a run: the owner recorded with it, and whose runs a caller may reach. */
+export interface RunCaller {
+  /** The API key id recorded as the run's owner (none on a gateway without keys). */
+  owner?: string | undefined;
+  /** A `user` runs only on existing deployments and attaches to no URL. */
+  role?: ApiKeyRole;
+  /** Only runs owned by this key id are found (undefined: every run). */
+  scope?: string | undefined;
+}
+
+/** The environment variable name under which a run's worker key is looked up (never set in the environment). */
+const WORKER_KEY_NAME = "TOKENFORGE_WORKER_API_KEY";
 
 interface Job {
   controller: AbortController;
@@ -44,10 +63,22 @@ interface Job {
 export class BenchmarkJobs {
   private readonly jobs = new Map<string, Job>();
 
+  /** Runs queued or running, held against the cap; `starting` counts those being recorded now. */
+  private readonly active = new Set<string>();
+  private starting = 0;
+
   constructor(private readonly o: BenchmarkJobsOptions) {}
 
-  /** Validates and queues a run; the answer comes before any request is sent. */
-  async start(body: unknown): Promise<RunRow> {
+  /**
+   * Validates and queues a run; the answer comes before any request is sent. `reach` sees the
+   * validated config before anything is stored (the gateway's check of the URLs a run may
+   * connect to) and may refuse it.
+   */
+  async start(
+    body: unknown,
+    by: RunCaller = {},
+    reach?: (config: BenchConfig) => Promise<void>,
+  ): Promise<RunRow> {
     const config = configFromObject(body);
     // A run started over HTTP must not make the gateway send its own environment's secrets to a
     // URL the caller chose: API keys for attached targets are for runs started from the CLI.
@@ -59,6 +90,8 @@ export class BenchmarkJobs {
         { field: `targets.${withKey[0]}.api_key_env` },
       );
     }
+    if (by.role === "user") await this.userMayRun(config);
+    await reach?.(config);
     const now = new Date();
     const id = `run-${now.toISOString().replace(/[-:]/g, "").replace(/\..*/, "")}-${randomUUID().slice(0, 6)}`;
     const row: RunRow = {
@@ -70,15 +103,67 @@ export class BenchmarkJobs {
       seed: config.seed,
       environment: environment(),
       createdAt: now.toISOString(),
+      ...(by.owner === undefined ? {} : { owner: by.owner }),
     };
-    await this.o.store.createRun(row);
-    this.launch(id, config);
+    const release = this.reserveRun();
+    try {
+      await this.o.store.createRun(row);
+      this.launch(id, config, undefined, by.role !== "user");
+    } finally {
+      release();
+    }
     return row;
   }
 
-  async get(id: string) {
+  /** Room for one more run, or CapReached (429) before anything is stored. Synchronous. */
+  private reserveRun(): () => void {
+    const cap = this.o.maxConcurrentRuns ?? DEFAULT_CAPS.concurrentRuns;
+    const now = this.active.size + this.starting;
+    if (now >= cap)
+      throw new CapReached("concurrentRuns", cap, `${now} benchmark runs are queued or running`);
+    this.starting++;
+    return () => {
+      this.starting--;
+    };
+  }
+
+  /**
+   * A user's run measures what an admin deployed: it attaches to no URL and starts no deployment
+   * (403 naming what needs the admin role). A deployment still starting is waited for as usual.
+   */
+  private async userMayRun(config: BenchConfig): Promise<void> {
+    const attached = Object.keys(config.targets);
+    if (attached.length > 0) {
+      throw new TokenForgeError(
+        "forbidden",
+        `targets.${attached[0]}: attaching a run to a URL needs the admin role; a user key runs on existing deployments`,
+        { field: `targets.${attached[0]}` },
+      );
+    }
+    for (const runtime of config.runtimes) {
+      try {
+        await this.o.deployments.route(config.model, runtime);
+      } catch (err) {
+        if (!(err instanceof TokenForgeError) || err.code !== "model_not_found") continue;
+        throw new TokenForgeError(
+          "forbidden",
+          `no deployment of ${config.model} on ${runtime}, and deploying one needs the admin role: ask an admin to deploy it first`,
+          { field: "runtimes" },
+        );
+      }
+    }
+  }
+
+  /** The run, when it exists and the caller may reach it; else 404 (another key's run is not told apart from none). */
+  private async owned(id: string, scope: string | undefined): Promise<RunRow> {
     const run = await this.o.store.getRun(id);
-    if (!run) throw new TokenForgeError("not_found", `no benchmark run ${id}`, { field: "id" });
+    if (!run || (scope !== undefined && run.owner !== scope))
+      throw new TokenForgeError("not_found", `no benchmark run ${id}`, { field: "id" });
+    return run;
+  }
+
+  async get(id: string, scope?: string) {
+    const run = await this.owned(id, scope);
     const [results, artifacts] = await Promise.all([
       this.o.store.listResults(id),
       this.o.store.listArtifacts(id),
@@ -87,7 +172,8 @@ export class BenchmarkJobs {
   }
 
   /** One of a run's artifacts, with its content type. */
-  async artifact(id: string, name: string): Promise<{ body: Buffer; contentType: string }> {
+  async artifact(id: string, name: string, scope?: string): Promise<{ body: Buffer; contentType: string }> {
+    await this.owned(id, scope);
     const row = (await this.o.store.listArtifacts(id)).find((a) => a.name === name);
     const body = row ? await this.o.artifacts.get(id, name) : undefined;
     if (!row || !body)
@@ -99,9 +185,8 @@ export class BenchmarkJobs {
     return this.o.store.listRuns(filter);
   }
 
-  async cancel(id: string): Promise<RunRow> {
-    const run = await this.o.store.getRun(id);
-    if (!run) throw new TokenForgeError("not_found", `no benchmark run ${id}`, { field: "id" });
+  async cancel(id: string, scope?: string): Promise<RunRow> {
+    const run = await this.owned(id, scope);
     const job = this.jobs.get(id);
     if (!job || (run.status !== "queued" && run.status !== "running")) {
       throw new TokenForgeError("invalid_request", `run ${id} is ${run.status}: nothing to cancel`, {
@@ -117,9 +202,8 @@ export class BenchmarkJobs {
    * Runs an interrupted run's unfinished pairs with the same plan and seed, in the same
    * directory, keeping the pairs it had finished; the answer comes before any request is sent.
    */
-  async resume(id: string): Promise<RunRow> {
-    const run = await this.o.store.getRun(id);
-    if (!run) throw new TokenForgeError("not_found", `no benchmark run ${id}`, { field: "id" });
+  async resume(id: string, by: RunCaller = {}): Promise<RunRow> {
+    const run = await this.owned(id, by.scope);
     if (run.status !== "interrupted") {
       throw new TokenForgeError(
         "invalid_request",
@@ -131,15 +215,24 @@ export class BenchmarkJobs {
     }
     // The stored config is the normalized one the run started with: same plan, same seed.
     const config = run.config as BenchConfig;
-    await this.o.store.updateRun(id, { status: "queued" });
-    const queued = (await this.o.store.getRun(id))!;
-    this.launch(id, config, readCheckpoints(join(this.o.resultsDir, id)));
-    return queued;
+    if (by.role === "user") await this.userMayRun(config);
+    const release = this.reserveRun();
+    try {
+      await this.o.store.updateRun(id, { status: "queued" });
+      const queued = (await this.o.store.getRun(id))!;
+      this.launch(id, config, readCheckpoints(join(this.o.resultsDir, id)), by.role !== "user");
+      return queued;
+    } finally {
+      release();
+    }
   }
 
-  private launch(id: string, config: BenchConfig, resume?: PairCheckpoint[]): void {
+  private launch(id: string, config: BenchConfig, resume?: PairCheckpoint[], mayDeploy = true): void {
     const job: Job = { controller: new AbortController(), writes: new WriteQueue(), done: Promise.resolve() };
-    job.done = this.execute(id, config, job, resume).catch(() => {});
+    this.active.add(id);
+    job.done = this.execute(id, config, job, resume, mayDeploy)
+      .catch(() => {})
+      .finally(() => this.active.delete(id));
     this.jobs.set(id, job);
   }
 
@@ -158,7 +251,13 @@ export class BenchmarkJobs {
    * before the next starts, and its results are queued for the store at once; the store writes
    * go through the run's write queue, so a database outage delays them instead of losing them.
    */
-  private async execute(id: string, config: BenchConfig, job: Job, resume?: PairCheckpoint[]): Promise<void> {
+  private async execute(
+    id: string,
+    config: BenchConfig,
+    job: Job,
+    resume?: PairCheckpoint[],
+    mayDeploy = true,
+  ): Promise<void> {
     const { store } = this.o;
     const { writes } = job;
     const created: string[] = [];
@@ -175,13 +274,25 @@ export class BenchmarkJobs {
     try {
       await store.updateRun(id, { status: "running", startedAt: new Date().toISOString() });
       const targets = { ...config.targets };
+      // Deployments' workers are reached with the local backend's worker key (none is stored).
+      const targetAuth = { ...config.targetAuth };
       for (const runtime of config.runtimes) {
         if (targets[runtime] !== undefined) continue;
-        targets[runtime] = await this.endpointFor(id, config.model, runtime, created, job.controller.signal);
+        targets[runtime] = await this.endpointFor(
+          id,
+          config.model,
+          runtime,
+          created,
+          job.controller.signal,
+          mayDeploy,
+        );
+        if (this.o.workerApiKey !== undefined) targetAuth[runtime] = { apiKeyEnv: WORKER_KEY_NAME };
       }
       const outDir = join(this.o.resultsDir, id);
+      const workerKey = this.o.workerApiKey;
       const result = await runBenchmark({
-        config: { ...config, targets },
+        config: { ...config, targets, ...(Object.keys(targetAuth).length > 0 ? { targetAuth } : {}) },
+        secrets: (name) => (name === WORKER_KEY_NAME ? workerKey : undefined),
         runtimes: this.o.runtimes,
         outDir,
         signal: job.controller.signal,
@@ -203,14 +314,15 @@ export class BenchmarkJobs {
       // A run whose errors broke a workload's limit ends failed, with the harness's reason.
       ended({
         status: cancelled ? "cancelled" : result.status,
-        ...(cancelled || result.failure === undefined ? {} : { error: result.failure.message }),
+        ...(cancelled || result.failure === undefined ? {} : { error: redactText(result.failure.message) }),
         environment: result.environment,
       });
     } catch (err) {
       await this.removeDeployments(created);
       ended({
         status: job.controller.signal.aborted ? "cancelled" : "failed",
-        error: (err as Error).message,
+        // A target's refusal may quote a key; the store keeps the reason without it.
+        error: redactText((err as Error).message),
       });
     } finally {
       await this.removeDeployments(created);
@@ -230,6 +342,7 @@ export class BenchmarkJobs {
     runtime: string,
     created: string[],
     signal: AbortSignal,
+    mayDeploy = true,
   ): Promise<string> {
     const deadline = performance.now() + (this.o.readyTimeoutMs ?? 600_000);
     // A deployment that exists but is still starting is waited for, not duplicated.
@@ -238,6 +351,10 @@ export class BenchmarkJobs {
         return (await this.o.deployments.route(model, runtime)).endpoint;
       } catch (err) {
         if (!(err instanceof TokenForgeError)) throw err;
+        if (err.code === "model_not_found" && !mayDeploy)
+          throw new Error(
+            `no deployment of ${model} on ${runtime} any more, and this run may not deploy one`,
+          );
         if (err.code === "model_not_found") break;
         if (err.code !== "not_ready" || signal.aborted || performance.now() > deadline) throw err;
       }

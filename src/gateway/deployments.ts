@@ -13,7 +13,16 @@ import type {
   DeploymentTarget,
 } from "../spec/deployment.js";
 import type { Store } from "../spec/store.js";
+import { CapReached, DEFAULT_CAPS, type GatewayCaps } from "./caps.js";
+import { type CallerRoots, confineModel } from "./paths.js";
 import type { DeploymentView, DeployRequest } from "./schemas.js";
+
+export interface DeploymentsOptions {
+  /** Where a deployment's model may come from (the models directory) and where workers start. */
+  roots?: Pick<CallerRoots, "modelsDir" | "workDir">;
+  /** Caps on deployments, replicas and local worker processes (caps.ts); defaults DEFAULT_CAPS. */
+  caps?: Partial<GatewayCaps>;
+}
 
 export class Deployments {
   private readonly turn = new Map<string, number>();
@@ -22,16 +31,25 @@ export class Deployments {
    * backend's own (in-memory or cached) status. Loaded from the store on first use.
    */
   private known: Map<string, { spec: DeploymentSpec; createdAt: string }> | undefined;
+  /** Deployments (and their local worker processes) being created now, held against the caps. */
+  private readonly reserved = { deployments: 0, processes: 0 };
+  private readonly caps: GatewayCaps;
+  private readonly roots: Pick<CallerRoots, "modelsDir" | "workDir">;
 
   constructor(
     private readonly store: Store,
     private readonly backends: Partial<Record<DeploymentTarget, DeploymentBackend>>,
     private readonly runtimes: RuntimeRegistry,
-  ) {}
+    options: DeploymentsOptions = {},
+  ) {
+    this.caps = { ...DEFAULT_CAPS, ...options.caps };
+    this.roots = options.roots ?? {};
+  }
 
   /** Deploys `req`; `ownerRun` marks it as made by that run for itself (removed with it, never restored). */
   async deploy(req: DeployRequest, ownerRun?: string): Promise<DeploymentView> {
     this.runtimes.get(req.runtime, "runtime");
+    const model = confineModel(req.model, this.roots);
     const target = req.target ?? "local";
     const backend = this.backends[target];
     if (!backend) {
@@ -43,27 +61,86 @@ export class Deployments {
         },
       );
     }
-    const now = new Date().toISOString();
-    const spec: DeploymentSpec = {
-      id: `dep-${randomUUID().slice(0, 8)}`,
-      model: req.model,
-      runtime: req.runtime,
-      ...(req.quant === undefined ? {} : { quant: req.quant }),
-      replicas: req.replicas ?? 1,
-      resources: req.resources ?? {},
-      target,
-      engineArgs: req.engine_args ?? [],
+    const replicas = req.replicas ?? 1;
+    const release = this.reserve(await this.routing(), target, replicas);
+    try {
+      const now = new Date().toISOString();
+      const spec: DeploymentSpec = {
+        id: `dep-${randomUUID().slice(0, 8)}`,
+        model,
+        runtime: req.runtime,
+        ...(req.quant === undefined ? {} : { quant: req.quant }),
+        replicas,
+        resources: req.resources ?? {},
+        target,
+        engineArgs: req.engine_args ?? [],
+      };
+      const status = await backend.create(spec);
+      await this.store.putDeployment({
+        spec,
+        state: status.state,
+        createdAt: now,
+        updatedAt: now,
+        ...(ownerRun === undefined ? {} : { ownerRun }),
+      });
+      (await this.routing()).set(spec.id, { spec, createdAt: now });
+      return view(spec, status, now);
+    } finally {
+      release();
+    }
+  }
+
+  /**
+   * Holds room for one deployment of `replicas` against the caps, or refuses (CapReached)
+   * before anything starts. Synchronous, so two deploys at once cannot both take the last room:
+   * what is known plus what is being created counts. Every local replica is one worker process.
+   */
+  private reserve(
+    known: Map<string, { spec: DeploymentSpec }>,
+    target: DeploymentTarget,
+    replicas: number,
+  ): () => void {
+    const { caps } = this;
+    if (replicas > caps.replicasPerDeployment) {
+      throw new CapReached(
+        "replicasPerDeployment",
+        caps.replicasPerDeployment,
+        `${replicas} replicas asked for`,
+        "replicas",
+      );
+    }
+    if (known.size + this.reserved.deployments >= caps.deployments) {
+      throw new CapReached(
+        "deployments",
+        caps.deployments,
+        `${known.size + this.reserved.deployments} deployments exist`,
+      );
+    }
+    const processes = target === "local" ? replicas : 0;
+    if (processes > 0) {
+      const running = this.reserved.processes + this.localProcesses(known);
+      if (running + processes > caps.workerProcesses) {
+        throw new CapReached(
+          "workerProcesses",
+          caps.workerProcesses,
+          `${replicas} more worker process(es) would make ${running + processes}`,
+          "replicas",
+        );
+      }
+    }
+    this.reserved.deployments++;
+    this.reserved.processes += processes;
+    return () => {
+      this.reserved.deployments--;
+      this.reserved.processes -= processes;
     };
-    const status = await backend.create(spec);
-    await this.store.putDeployment({
-      spec,
-      state: status.state,
-      createdAt: now,
-      updatedAt: now,
-      ...(ownerRun === undefined ? {} : { ownerRun }),
-    });
-    (await this.routing()).set(spec.id, { spec, createdAt: now });
-    return view(spec, status, now);
+  }
+
+  /** Worker processes of local deployments: one per replica. */
+  private localProcesses(known: Map<string, { spec: DeploymentSpec }>): number {
+    let n = 0;
+    for (const { spec } of known.values()) if (spec.target === "local") n += spec.replicas;
+    return n;
   }
 
   /**
@@ -160,6 +237,24 @@ export class Deployments {
   /** Ready deployments, for /v1/models. */
   async ready(): Promise<DeploymentView[]> {
     return (await this.list()).filter((d) => d.endpoints.length > 0);
+  }
+
+  /**
+   * Every ready replica with its own endpoint, for Prometheus service discovery. Reads the
+   * in-memory routing table and the backends' status only: a scrape every few seconds never
+   * touches the database.
+   */
+  async readyReplicas(): Promise<{ spec: DeploymentSpec; replica: number; endpoint: string }[]> {
+    const out: { spec: DeploymentSpec; replica: number; endpoint: string }[] = [];
+    for (const { spec } of (await this.routing()).values()) {
+      const status = await this.backends[spec.target]?.get(spec.id);
+      for (const r of status?.replicas ?? []) {
+        if (r.state === "ready" && r.endpoint !== undefined) {
+          out.push({ spec, replica: r.index, endpoint: r.endpoint });
+        }
+      }
+    }
+    return out;
   }
 }
 

@@ -2,7 +2,8 @@
  * The gateway's Prometheus series (GET /metrics), from the catalogue: HTTP requests by route and
  * status, forwarded generations by how they ended (the worker's status, or `PROXIED_STATUS`:
  * no answer, a stream broken after its headers, a client that left) with time to first byte and
- * end-to-end latency, requests in flight, deployments by state, and the process's CPU and memory.
+ * end-to-end latency, requests in flight, requests refused before forwarding (per-deployment
+ * admission), deployments by state, and the process's CPU and memory.
  * A registry per gateway.
  */
 import { type Counter, collectDefaultMetrics, type Gauge, type Histogram, Registry } from "prom-client";
@@ -17,6 +18,10 @@ export class GatewayMetrics {
   readonly inFlight: Gauge;
   readonly firstByte: Histogram<"model" | "runtime">;
   readonly e2e: Histogram<"model" | "runtime">;
+  readonly refused: Counter<"model" | "runtime" | "reason">;
+  /** Requests refused at a cap of caps.ts (deployments, replicas, worker processes, runs). */
+  readonly capRefusals: Counter<"cap">;
+  readonly accessRefused: Counter<"reason">;
 
   constructor(deployments: Deployments) {
     const r = this.registry;
@@ -26,6 +31,9 @@ export class GatewayMetrics {
     this.inFlight = gauge(C.gatewayInFlight, r);
     this.firstByte = histogram(C.gatewayFirstByte, r);
     this.e2e = histogram(C.gatewayE2e, r);
+    this.refused = counter(C.gatewayRefused, r);
+    this.capRefusals = counter(C.gatewayCapRefusals, r);
+    this.accessRefused = counter(C.gatewayAccessRefused, r);
     gauge<"target" | "state">(C.gatewayDeployments, r, async (set) => {
       const counts = new Map<string, number>();
       for (const d of await deployments.list())

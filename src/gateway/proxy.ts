@@ -11,6 +11,9 @@
  * body is cut off, so the client sees a truncated reply. Such a request is counted with status
  * `stream_error`; one whose client left first, with `client_closed`, and the worker's request is
  * aborted with it.
+ *
+ * Each deployment takes a bounded number of requests at once (admission.ts): past it a request
+ * is refused with 429 and `Retry-After` before anything is sent, and counted by reason.
  */
 import type { ServerResponse } from "node:http";
 import type { Readable } from "node:stream";
@@ -19,6 +22,7 @@ import { Agent, request } from "undici";
 import { TokenForgeError } from "../errors.js";
 import { PROXIED_STATUS } from "../telemetry/catalogue.js";
 import { openAIError } from "../worker/openai-errors.js";
+import { DeploymentAdmission, GATEWAY_RETRY_AFTER_S } from "./admission.js";
 import type { GatewayMetrics } from "./metrics.js";
 
 /** What a forwarded request is counted under. */
@@ -37,7 +41,12 @@ export interface ForwardTarget {
 export type ForwardOutcome = "ok" | "stream_error" | "client_closed";
 
 export class WorkerProxy {
-  constructor(private readonly metrics?: GatewayMetrics) {}
+  constructor(
+    private readonly metrics?: GatewayMetrics,
+    readonly admission: DeploymentAdmission = new DeploymentAdmission(),
+    /** Sent to every worker (the key the local backend gave its workers); never to the client. */
+    private readonly workerHeaders: Record<string, string> = {},
+  ) {}
 
   private readonly agent = new Agent({
     connections: null,
@@ -55,6 +64,15 @@ export class WorkerProxy {
   ): Promise<void> {
     const started = performance.now();
     const m = this.metrics;
+    const release = this.admission.tryEnter(target.deployment);
+    if (release === undefined) {
+      m?.refused.inc({ ...labels, reason: "deployment_busy" });
+      reply.header("retry-after", String(GATEWAY_RETRY_AFTER_S));
+      throw new TokenForgeError(
+        "over_capacity",
+        `over capacity: deployment ${target.deployment} has ${this.admission.maxInFlight} requests in flight (the gateway's limit per deployment); retry later`,
+      );
+    }
     m?.inFlight.inc();
     // A client that leaves stops the worker's request, whether or not the worker answered yet.
     const abort = new AbortController();
@@ -67,6 +85,7 @@ export class WorkerProxy {
     } finally {
       reply.raw.off("close", onClientGone);
       m?.inFlight.dec();
+      release();
     }
   }
 
@@ -85,7 +104,7 @@ export class WorkerProxy {
     try {
       res = await request(`${endpoint.replace(/\/+$/, "")}${path}`, {
         method: "POST",
-        headers: { "content-type": "application/json" },
+        headers: { ...this.workerHeaders, "content-type": "application/json" },
         body: JSON.stringify(body),
         dispatcher: this.agent,
         signal,

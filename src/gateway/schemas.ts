@@ -6,6 +6,15 @@ import { type Static, Type } from "@sinclair/typebox";
 
 const Strict = { additionalProperties: false } as const;
 
+/**
+ * Longest strings a request may carry. A model name and a runtime name reach indexed columns of
+ * the store (PostgreSQL refuses an index entry past ~2.7 kB), so they stay well under it; a
+ * prompt is bounded by the body limit before this bound is reached.
+ */
+const MAX_MODEL = 512;
+const MAX_NAME = 64;
+const MAX_PROMPT = 8 * 1024 * 1024;
+
 export const ErrorBody = Type.Object(
   {
     error: Type.Object({
@@ -20,8 +29,8 @@ export const ErrorBody = Type.Object(
 export const Resources = Type.Object(
   {
     gpus: Type.Optional(Type.Integer({ minimum: 0, maximum: 64 })),
-    cpu: Type.Optional(Type.String({ pattern: "^[0-9]+(\\.[0-9]+)?m?$" })),
-    memory: Type.Optional(Type.String({ pattern: "^[0-9]+(Ki|Mi|Gi|Ti|K|M|G|T)?$" })),
+    cpu: Type.Optional(Type.String({ pattern: "^[0-9]+(\\.[0-9]+)?m?$", maxLength: 32 })),
+    memory: Type.Optional(Type.String({ pattern: "^[0-9]+(Ki|Mi|Gi|Ti|K|M|G|T)?$", maxLength: 32 })),
   },
   Strict,
 );
@@ -69,9 +78,9 @@ export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength:
 
 export const InferRequest = Type.Object(
   {
-    model: Type.String({ minLength: 1 }),
-    runtime: Type.Optional(Type.String({ minLength: 1 })),
-    prompt: Type.String(),
+    model: Type.String({ minLength: 1, maxLength: MAX_MODEL }),
+    runtime: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_NAME })),
+    prompt: Type.String({ maxLength: MAX_PROMPT }),
     max_tokens: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
     temperature: Type.Optional(Type.Number({ minimum: 0, maximum: 2 })),
     top_p: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1 })),
@@ -83,17 +92,17 @@ export type InferRequest = Static<typeof InferRequest>;
 
 export const BenchmarkRunRequest = Type.Object(
   {
-    model: Type.String({ minLength: 1 }),
-    runtimes: Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }),
-    workloads: Type.Array(Type.Unknown(), { minItems: 1 }),
+    model: Type.String({ minLength: 1, maxLength: MAX_MODEL }),
+    runtimes: Type.Array(Type.String({ minLength: 1, maxLength: MAX_NAME }), { minItems: 1, maxItems: 32 }),
+    workloads: Type.Array(Type.Unknown(), { minItems: 1, maxItems: 1000 }),
   },
   { additionalProperties: true },
 );
 
 export const BenchmarkQuery = Type.Object(
   {
-    model: Type.Optional(Type.String()),
-    runtime: Type.Optional(Type.String()),
+    model: Type.Optional(Type.String({ maxLength: MAX_MODEL })),
+    runtime: Type.Optional(Type.String({ maxLength: MAX_NAME })),
     status: Type.Optional(
       Type.Union(
         ["queued", "running", "complete", "incomplete", "failed", "cancelled", "interrupted"].map((s) =>

@@ -7,6 +7,7 @@
 import { existsSync } from "node:fs";
 import type { WorkloadMetrics } from "../bench/metric-types.js";
 import type { Summary } from "../bench/stats.js";
+import { type Breakdown, breakdownsOf, capacityText } from "./breakdowns.js";
 import { type ReportInput, readReportInput, tracesPathOf } from "./load.js";
 import type { TimelineSeries } from "./timeline.js";
 import { type GroupCurves, groupKey, readTraceGroups } from "./traces.js";
@@ -36,6 +37,8 @@ export interface SummaryRow {
   costPer1MOutput?: number;
   /** The client did not keep the schedule (see the warnings). */
   lagWarning: boolean;
+  /** False when output lengths were not the planned ones (ignore_eos refused or not honoured). */
+  outputLengthsExact?: boolean;
 }
 
 /** p50/p90/p95/p99 of one metric, from the result's exact summary. */
@@ -61,6 +64,8 @@ export interface WorkloadSection {
   name: string;
   sweepOf?: string;
   runtimes: RuntimeCharts[];
+  /** A ramp's steps or sessions' turns, per runtime (breakdowns.ts). */
+  breakdowns?: Breakdown[];
 }
 
 /** One sweep point: the achieved request rate (x) and what it cost in latency. */
@@ -83,6 +88,8 @@ export interface SweepSection {
   sloConfigured: boolean;
   /** In order of achieved rate; points with no achieved rate last. */
   points: SweepCurvePoint[];
+  /** A search's capacity point in words (breakdowns.ts); absent for a points sweep. */
+  capacityText?: string;
 }
 
 export interface TraceInfo {
@@ -149,6 +156,8 @@ function row(r: ReportInput["results"][number]): SummaryRow {
   put("goodputFraction", m.goodput?.fraction);
   put("costPer1MInput", m.cost?.costPer1MInputTokens);
   put("costPer1MOutput", m.cost?.costPer1MOutputTokens);
+  // Results written before the field existed say nothing: absent, never "exact".
+  put("outputLengthsExact", m.outputLengths?.exact);
   return out;
 }
 
@@ -173,6 +182,7 @@ function sweepSection(s: ReportInput["sweeps"][number]): SweepSection {
     ...(s.sloAttainment === undefined ? {} : { sloAttainment: s.sloAttainment }),
     sloConfigured: s.points.some((p) => p.metrics.goodput !== undefined),
     points,
+    ...(capacityText(s) === undefined ? {} : { capacityText: capacityText(s) }),
   };
 }
 
@@ -203,6 +213,8 @@ export function reportData(input: ReportInput, tracesPath: string): ReportData {
     if (traces !== undefined) charts.curves = group?.curves ?? {};
     if (group?.timeline !== undefined) charts.timeline = group.timeline;
     section.runtimes.push(charts);
+    const parts = breakdownsOf(r);
+    if (parts.length > 0) section.breakdowns = [...(section.breakdowns ?? []), ...parts];
   }
 
   const config = input.config;

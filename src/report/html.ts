@@ -5,6 +5,7 @@
  */
 import { ABSENT, formatValue } from "../bench/format.js";
 import type { ChartLibrary } from "./assets.js";
+import { breakdownTables } from "./breakdowns.js";
 import { type ChartDraft, type ChartSpec, RuntimeColors, sweepCharts, workloadCharts } from "./charts.js";
 import { CLIENT_SCRIPT } from "./client.js";
 import type { ReportData, SummaryRow, SweepSection } from "./data.js";
@@ -62,7 +63,7 @@ function summaryTable(rows: SummaryRow[]): string {
       `<td class="name"><span class="runtime">${escapeHtml(r.runtime)}</span>${r.lagWarning ? ' <span class="warn" title="client lag: see the warnings">⚠</span>' : ""}</td>`,
       `<td>${counts}</td>`,
       `<td>${num(r.requestsPerS)}</td>`,
-      `<td>${num(r.outputTokensPerS)}</td>`,
+      `<td>${num(r.outputTokensPerS)}${r.outputLengthsExact === false ? ' <span class="warn" title="output lengths not exact: see the warnings">≈</span>' : ""}</td>`,
       `<td>${pair(r.ttftP50, r.ttftP99)}</td>`,
       `<td>${pair(r.tpotP50, r.tpotP99)}</td>`,
       `<td>${num(r.itlP50)}</td>`,
@@ -77,7 +78,11 @@ function summaryTable(rows: SummaryRow[]): string {
     `<div class="scroll"><table class="summary"><thead><tr>${head.map((h) => `<th>${h}</th>`).join("")}</tr></thead>` +
     `<tbody>${body.join("")}</tbody></table></div>` +
     `<p class="dim">Latencies in ms over ok requests; throughputs over the measured window; goodput in ` +
-    `parentheses is the fraction of requests that met every SLO; ${ABSENT} means not measured or not configured.</p>`
+    `parentheses is the fraction of requests that met every SLO; ${ABSENT} means not measured or not configured.</p>` +
+    (rows.some((r) => r.outputLengthsExact === false)
+      ? `<p class="dim">≈ output lengths not exact: the server chose how many tokens to generate (it refused or ignored ` +
+        `ignore_eos), so output throughput and cost per output token are at its lengths, not the plan's.</p>`
+      : "")
   );
 }
 
@@ -98,6 +103,7 @@ function errorTable(section: ReportData["workloads"][number]): string {
 
 function sweepText(s: SweepSection): string {
   if (!s.sloConfigured) return `<li>${escapeHtml(s.runtime)}: no SLO configured</li>`;
+  if (s.capacityText !== undefined) return `<li>${escapeHtml(s.runtime)}: ${escapeHtml(s.capacityText)}</li>`;
   const attainment =
     s.sloAttainment === undefined ? "" : ` (≥ ${(s.sloAttainment * 100).toFixed(0)} % of requests)`;
   const best =
@@ -208,6 +214,7 @@ export function renderReport(data: ReportData, library: ChartLibrary): string {
     if (c.cdfs.length > 0) parts.push(`<h4>Latency CDFs</h4>${charts.grid(c.cdfs)}`);
     if (c.percentiles.length > 0) parts.push(`<h4>Percentiles</h4>${charts.grid(c.percentiles)}`);
     if (c.timelines.length > 0) parts.push(`<h4>Over time</h4>${charts.grid(c.timelines)}`);
+    if (section.breakdowns !== undefined) parts.push(breakdownTables(section.breakdowns));
     if (c.cdfs.length + c.percentiles.length + c.timelines.length === 0)
       parts.push(`<p class="dim">No latency values to chart (no request succeeded).</p>`);
     parts.push(errorTable(section), "</section>");

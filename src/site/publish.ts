@@ -1,12 +1,13 @@
 /**
  * `tokenforge publish`: turns result files into the results site (index.html,
- * benchmark-results.html, benchmark-results.json) in a directory such as docs/, keeping the
- * history already published there.
+ * benchmark-results.html, benchmark-results.json) in a directory such as site/, keeping the
+ * history already published there. A cost profile whose hardware is not the machine a run
+ * recorded is refused, writing nothing, unless forced; forced, the page says so.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import type { PricedCost } from "../bench/cost-profile.js";
 import { type BenchResult, RESULT_SCHEMA } from "../bench/run.js";
-import type { CostProfile } from "../bench/types.js";
 import { TokenForgeError } from "../errors.js";
 import { buildSite, entriesOf, SITE_SCHEMA, type SiteData } from "./data.js";
 import { indexPage, resultsPage } from "./html.js";
@@ -59,7 +60,9 @@ export interface PublishOptions {
   results: string[];
   outDir: string;
   history: number;
-  cost?: CostProfile & { source: string };
+  cost?: PricedCost & { source: string };
+  /** Publish costs even where the profile's hardware is not the run's machine (the page says so). */
+  force?: boolean;
 }
 
 export function publish(opts: PublishOptions): SiteData {
@@ -84,6 +87,17 @@ export function publish(opts: PublishOptions): SiteData {
     history: opts.history,
     ...(opts.cost ? { cost: opts.cost } : {}),
   });
+  const mismatched = site.entries.filter((e) => e.costMismatch !== undefined);
+  if (mismatched.length > 0 && !opts.force) {
+    const runs = [...new Map(mismatched.map((e) => [e.runId, e.costMismatch!])).entries()];
+    throw new TokenForgeError(
+      "invalid_request",
+      `the cost profile ${site.costProfile?.source ?? ""} does not price the machine ${runs.length === 1 ? "this run was" : "these runs were"} measured on: ` +
+        `${runs.map(([id, why]) => `${id}: ${why}`).join("; ")}. ` +
+        "Use a profile for that machine, or --force to publish anyway (the page then says so)",
+      { field: "cost" },
+    );
+  }
   mkdirSync(opts.outDir, { recursive: true });
   writeFileSync(jsonPath, `${JSON.stringify(site, null, 2)}\n`);
   writeFileSync(join(opts.outDir, "index.html"), indexPage(site));

@@ -42,6 +42,8 @@ export interface RunRow {
   startedAt?: string;
   finishedAt?: string;
   error?: string;
+  /** The id of the API key that started it (absent when the gateway ran without keys). */
+  owner?: string;
 }
 
 export interface ResultRow {
@@ -68,7 +70,24 @@ export interface RunFilter {
   model?: string;
   runtime?: string;
   status?: RunStatus;
+  /** Only the runs started with this API key. */
+  owner?: string;
   limit?: number;
+}
+
+/** `admin`: deploy, delete, attach to URLs, manage keys; `user`: infer, run on existing deployments, own runs. */
+export type ApiKeyRole = "admin" | "user";
+
+/** An API key as stored: never the secret, only its SHA-256 (lowercase hex). */
+export interface ApiKeyRow {
+  id: string;
+  name: string;
+  role: ApiKeyRole;
+  /** SHA-256 of the secret, 64 lowercase hex digits. */
+  hash: string;
+  createdAt: string;
+  revokedAt?: string;
+  lastUsedAt?: string;
 }
 
 export interface Store {
@@ -79,13 +98,21 @@ export interface Store {
   listDeployments(): Promise<DeploymentRow[]>;
   deleteDeployment(id: string): Promise<boolean>;
   createRun(row: RunRow): Promise<void>;
-  updateRun(id: string, patch: Partial<Omit<RunRow, "id" | "createdAt">>): Promise<void>;
+  updateRun(id: string, patch: Partial<Omit<RunRow, "id" | "createdAt" | "owner">>): Promise<void>;
   getRun(id: string): Promise<RunRow | undefined>;
   listRuns(filter?: RunFilter): Promise<RunRow[]>;
   putResult(row: ResultRow): Promise<void>;
   listResults(runId: string): Promise<ResultRow[]>;
   putArtifact(row: ArtifactRow): Promise<void>;
   listArtifacts(runId: string): Promise<ArtifactRow[]>;
+  /** Stores a new key; an id or hash already taken is a conflict. */
+  createApiKey(row: ApiKeyRow): Promise<void>;
+  /** Every key, revoked ones included, oldest first. */
+  listApiKeys(): Promise<ApiKeyRow[]>;
+  /** Marks a key revoked (once: a second revoke keeps the first time); undefined when there is no such key. */
+  revokeApiKey(id: string, at: string): Promise<ApiKeyRow | undefined>;
+  /** Records that these keys were used at `at` (a later time only ever moves it forward). */
+  touchApiKeys(ids: readonly string[], at: string): Promise<void>;
   close(): Promise<void>;
 }
 

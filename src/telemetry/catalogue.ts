@@ -149,6 +149,13 @@ export const CATALOGUE = {
     component: "worker",
     mirrors: "vllm:kv_cache_usage_perc",
   },
+  workerRefused: {
+    name: "tokenforge:requests_refused_total",
+    type: "counter",
+    help: "Generation requests the worker refused before generating, by reason: queue_full (429, past --max-waiting), queue_time (429, expected wait past --max-queue-ms), queue_timeout (429, waited past --max-queue-ms), prompt_too_large (413, past --max-prompt-bytes).",
+    labels: ["model_name", "reason"],
+    component: "worker",
+  },
 
   gpuMemoryUsed: {
     name: "tokenforge_gpu_memory_used_bytes",
@@ -222,6 +229,27 @@ export const CATALOGUE = {
     type: "gauge",
     help: "Deployments by target and state (pending, starting, ready, failed, stopped).",
     labels: ["target", "state"],
+    component: "gateway",
+  },
+  gatewayCapRefusals: {
+    name: "tokenforge_gateway_cap_refusals_total",
+    type: "counter",
+    help: "Requests the gateway refused at one of its caps, by cap: deployments, replicas_per_deployment, worker_processes (409) or concurrent_runs (429).",
+    labels: ["cap"],
+    component: "gateway",
+  },
+  gatewayRefused: {
+    name: "tokenforge_gateway_refused_requests_total",
+    type: "counter",
+    help: "Generation requests the gateway refused with 429 before forwarding them, by model, runtime and reason (deployment_busy: the deployment's in-flight limit was reached).",
+    labels: ["model", "runtime", "reason"],
+    component: "gateway",
+  },
+  gatewayAccessRefused: {
+    name: "tokenforge_gateway_access_refused_total",
+    type: "counter",
+    help: "Requests the gateway refused before any handler ran, by reason: missing_key, unknown_key, revoked_key (401), wrong_role (403), bad_host (421), rate_limited, too_many_generations (429, per API key).",
+    labels: ["reason"],
     component: "gateway",
   },
 

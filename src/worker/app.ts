@@ -2,8 +2,13 @@
  * The worker's HTTP app: the worker protocol (../../shared PROTOCOL.md) in front of one engine.
  * Built without listening so tests can drive it with inject() or a real socket.
  */
-import Fastify, { type FastifyInstance } from "fastify";
+import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
+import { capText } from "../bounded-parse.js";
+import { requireApiKey } from "./api-key.js";
 import type { EngineHolder } from "./engine-holder.js";
+import { WorkerGate } from "./gate.js";
+import { useBoundedJsonParser } from "./json-body.js";
+import type { WorkerLimits } from "./limits.js";
 import { WorkerMetrics } from "./metrics.js";
 import { toHttpError } from "./openai-errors.js";
 import { generateRoutes } from "./routes/generate.js";
@@ -13,6 +18,10 @@ export interface WorkerAppOptions {
   holder: EngineHolder;
   /** Largest request body accepted, in bytes (413 past it). */
   bodyLimit?: number;
+  /** Admission, prompt size and default max_tokens (limits.ts has the defaults). */
+  limits?: WorkerLimits;
+  /** When set, every route but /health and /metrics needs `Authorization: Bearer <apiKey>` (api-key.ts). */
+  apiKey?: string;
   logger?: boolean;
 }
 
@@ -28,17 +37,25 @@ export function buildWorkerApp(options: WorkerAppOptions): { app: FastifyInstanc
     // Types are checked as sent: "16" is not a number, and unknown keys are refused, not dropped.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
     return503OnClosing: true,
+    // A URL the router refuses (a parameter too long, a malformed path) gets the coded error body too.
+    frameworkErrors: (err, _req, reply) => {
+      const { status, body } = toHttpError(err);
+      (reply as FastifyReply).code(status).send(body);
+    },
   });
+  useBoundedJsonParser(app);
+  if (options.apiKey !== undefined) requireApiKey(app, options.apiKey);
 
   app.setErrorHandler((err, _req, reply) => {
     const { status, body } = toHttpError(err);
-    if (status === 503) reply.header("retry-after", "1");
+    if ((status === 503 || status === 429) && !reply.hasHeader("retry-after"))
+      reply.header("retry-after", "1");
     reply.code(status).send(body);
   });
   app.setNotFoundHandler((req, reply) => {
     reply.code(404).send({
       error: {
-        message: `no route ${req.method} ${req.url}`,
+        message: `no route ${req.method} ${capText(req.url, 300)}`,
         type: "not_found_error",
         param: null,
         code: "not_found",
@@ -51,7 +68,8 @@ export function buildWorkerApp(options: WorkerAppOptions): { app: FastifyInstanc
     done();
   });
 
-  generateRoutes(app, { holder, metrics });
-  infoRoutes(app, { holder, metrics, startedAt: Date.now() });
+  const gate = new WorkerGate(options.limits ?? {}, holder, metrics);
+  generateRoutes(app, { holder, metrics, gate });
+  infoRoutes(app, { holder, metrics, gate, startedAt: Date.now() });
   return { app, metrics };
 }

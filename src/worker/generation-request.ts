@@ -1,9 +1,11 @@
 /**
  * Turns a validated OpenAI request into an engine request, with the checks a schema cannot make:
- * the model name, and whether prompt plus max_tokens fit in the context.
+ * the model name, the prompt's size (on its raw bytes, before tokenizing), and whether prompt
+ * plus max_tokens fit in the context.
  */
 import { TokenForgeError } from "../errors.js";
 import type { ChatMessage, Engine, GenerateRequest, PromptInput } from "../spec/engine.js";
+import type { ResolvedLimits } from "./limits.js";
 import type { ChatCompletionRequest, CompletionRequest } from "./schemas.js";
 
 export type Endpoint = "completions" | "chat";
@@ -16,8 +18,30 @@ export interface PreparedRequest {
   continuousUsage: boolean;
 }
 
-/** OpenAI's default for /v1/completions; chat defaults to what is left of the context. */
-const COMPLETIONS_DEFAULT_MAX_TOKENS = 16;
+/** What prepareRequest needs of the worker's limits. */
+export type RequestLimits = Pick<ResolvedLimits, "maxPromptBytes" | "defaultMaxTokens">;
+
+/**
+ * Refuses a prompt past the byte limit with 413, before any tokenizing: tokenizing megabytes
+ * blocks the event loop for as long as it takes (about a second for 7.5 MB).
+ */
+export function checkPromptBytes(texts: readonly string[], field: string, maxBytes: number): void {
+  let bytes = 0;
+  for (const t of texts) {
+    // A string's UTF-8 size is at most 3 bytes per UTF-16 unit: most prompts pass without counting.
+    bytes += t.length * 3 <= maxBytes ? t.length * 3 : Buffer.byteLength(t, "utf8");
+  }
+  if (bytes <= maxBytes) return;
+  let exact = 0;
+  for (const t of texts) exact += Buffer.byteLength(t, "utf8");
+  if (exact > maxBytes) {
+    throw new TokenForgeError(
+      "payload_too_large",
+      `${field} is ${exact} bytes; this worker takes prompts of at most ${maxBytes} bytes (--max-prompt-bytes)`,
+      { field },
+    );
+  }
+}
 
 export function checkModel(engine: Engine, model: string | undefined): void {
   if (model !== undefined && model !== engine.info.model) {
@@ -40,6 +64,7 @@ export function prepareRequest(
   engine: Engine,
   endpoint: Endpoint,
   body: CompletionRequest | ChatCompletionRequest,
+  limits: RequestLimits,
 ): PreparedRequest {
   checkModel(engine, body.model);
   let prompt: PromptInput;
@@ -50,6 +75,11 @@ export function prepareRequest(
     const chat = body as ChatCompletionRequest;
     promptField = "messages";
     prompt = { kind: "messages", messages: messagesOf(chat.messages) };
+    checkPromptBytes(
+      prompt.messages.map((m) => m.content),
+      promptField,
+      limits.maxPromptBytes,
+    );
     promptTokens = engine.tokenize(prompt);
     if (chat.max_completion_tokens !== undefined) {
       if (requested !== undefined && requested !== chat.max_completion_tokens) {
@@ -67,6 +97,7 @@ export function prepareRequest(
       // Checked before tokenizing: the BOS token would make an empty prompt look like one token.
       if (text.length === 0)
         throw new TokenForgeError("invalid_request", "prompt is empty", { field: "prompt" });
+      checkPromptBytes([text], promptField, limits.maxPromptBytes);
       prompt = { kind: "text", text };
       promptTokens = engine.tokenize(prompt);
     } else {
@@ -94,8 +125,8 @@ export function prepareRequest(
       { field: promptField },
     );
   }
-  const maxTokens =
-    requested ?? (endpoint === "chat" ? context - promptTokens.length : COMPLETIONS_DEFAULT_MAX_TOKENS);
+  // A default never reaches past the context: it is cut to what is left there.
+  const maxTokens = requested ?? Math.min(limits.defaultMaxTokens[endpoint], context - promptTokens.length);
   if (promptTokens.length + maxTokens > context) {
     throw new TokenForgeError(
       "context_length_exceeded",

@@ -22,6 +22,8 @@ export class WorkerMetrics {
   readonly queueTime: Histogram<"model_name">;
   readonly requestPromptTokens: Histogram<"model_name">;
   readonly requestGenerationTokens: Histogram<"model_name">;
+  /** Requests refused by the worker's limits, by reason (admission.ts). */
+  readonly refused: Counter<"model_name" | "reason">;
 
   constructor(
     stats: () => (EngineStats & { model: string }) | undefined,
@@ -40,6 +42,7 @@ export class WorkerMetrics {
     this.queueTime = histogram(C.workerQueueTime, r);
     this.requestPromptTokens = histogram(C.workerRequestPromptTokens, r);
     this.requestGenerationTokens = histogram(C.workerRequestGenerationTokens, r);
+    this.refused = counter(C.workerRefused, r);
     // Gauges read the engine when scraped, so they are never stale.
     const engineGauge = (spec: MetricSpec, pick: (s: EngineStats) => number) =>
       gauge<"model_name">(spec, r, (set) => {

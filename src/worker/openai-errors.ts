@@ -3,7 +3,21 @@
  * from Fastify's own (validation, malformed JSON, body too large).
  */
 import type { FastifyError } from "fastify";
+import { capText } from "../bounded-parse.js";
 import { isTokenForgeError } from "../errors.js";
+
+/** Room for a config error listing every problem (each capped where it is made), and no more. */
+const MAX_ERROR_MESSAGE_CHARS = 16 * 1024;
+const MAX_PARAM_CHARS = 256;
+
+/**
+ * `text` capped so that it stays near `max` characters once written as JSON: control characters
+ * grow sixfold there (`\u0000`), so a text of them is cut shorter.
+ */
+function capEscaped(text: string, max: number): string {
+  const capped = capText(text, max);
+  return JSON.stringify(capped).length > max + max / 4 ? capText(text, Math.floor(max / 6)) : capped;
+}
 
 export interface OpenAIErrorBody {
   error: { message: string; type: string; param: string | null; code: string | null };
@@ -16,8 +30,11 @@ export interface HttpError {
 
 const TYPES: Record<number, string> = {
   400: "invalid_request_error",
+  401: "authentication_error",
+  403: "permission_error",
   404: "not_found_error",
   413: "invalid_request_error",
+  414: "invalid_request_error",
   415: "invalid_request_error",
   429: "rate_limit_error",
   503: "service_unavailable_error",
@@ -29,7 +46,14 @@ export function openAIError(
   param: string | null,
   code: string | null,
 ): HttpError {
-  return { status, body: { error: { message, type: TYPES[status] ?? "server_error", param, code } } };
+  // A caller's input can be echoed here (an unknown key, a model name): never at full size.
+  const error = {
+    message: capEscaped(message, MAX_ERROR_MESSAGE_CHARS),
+    type: TYPES[status] ?? "server_error",
+    param: param === null ? null : capText(param, MAX_PARAM_CHARS),
+    code,
+  };
+  return { status, body: { error } };
 }
 
 interface AjvError {
@@ -68,7 +92,8 @@ export function toHttpError(err: unknown): HttpError {
   const fe = err as FastifyError & { validation?: AjvError[] };
   if (Array.isArray(fe.validation)) {
     const first = pickValidationError(fe.validation);
-    const field = first ? fieldOf(first) : "body";
+    // An unknown key is named in the message, shortened: it may be a megabyte long.
+    const field = first ? capText(fieldOf(first), MAX_PARAM_CHARS) : "body";
     let detail = first?.message ?? "is invalid";
     if (first?.keyword === "additionalProperties") detail = "is not a supported field";
     if (first?.keyword === "required") detail = "is required";
@@ -86,7 +111,8 @@ export function toHttpError(err: unknown): HttpError {
       return openAIError(415, fe.message, "content-type", "unsupported_media_type");
   }
   if (typeof fe.statusCode === "number" && fe.statusCode >= 400 && fe.statusCode < 500) {
-    return openAIError(fe.statusCode, fe.message, null, fe.code ?? null);
+    // Fastify's own messages quote the URL or the header they refused: a short excerpt is enough.
+    return openAIError(fe.statusCode, capText(fe.message, 500), null, fe.code ?? null);
   }
   return openAIError(500, `internal error: ${fe.message ?? String(err)}`, null, "internal_error");
 }

@@ -6,16 +6,30 @@
  */
 import { type Static, Type } from "@sinclair/typebox";
 
+/**
+ * Longest strings a request may carry. Text (a prompt, a message) is bounded by the body limit
+ * long before this bound, and by the prompt size limit before it is tokenized; the rest are
+ * names and short sequences.
+ */
+const MAX_TEXT = 8 * 1024 * 1024;
+const MAX_MODEL = 512;
+const MAX_STOP = 1024;
+const MAX_NAME = 256;
+/** Token ids of a prompt given as ids: more than any context holds. */
+const MAX_PROMPT_IDS = 1024 * 1024;
+/** Messages of a chat, and parts of one message's content. */
+const MAX_MESSAGES = 4096;
+
 const Sampling = {
-  model: Type.Optional(Type.String({ minLength: 1 })),
+  model: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_MODEL })),
   max_tokens: Type.Optional(Type.Integer({ minimum: 1 })),
   temperature: Type.Optional(Type.Number({ minimum: 0, maximum: 2 })),
   top_p: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1 })),
   seed: Type.Optional(Type.Union([Type.Integer({ minimum: 0, maximum: 2 ** 32 - 1 }), Type.Null()])),
   stop: Type.Optional(
     Type.Union([
-      Type.String({ minLength: 1 }),
-      Type.Array(Type.String({ minLength: 1 }), { maxItems: 16 }),
+      Type.String({ minLength: 1, maxLength: MAX_STOP }),
+      Type.Array(Type.String({ minLength: 1, maxLength: MAX_STOP }), { maxItems: 16 }),
       Type.Null(),
     ]),
   ),
@@ -39,16 +53,16 @@ const Sampling = {
   logprobs: Type.Optional(Type.Union([Type.Literal(false), Type.Literal(0), Type.Null()])),
   presence_penalty: Type.Optional(Type.Union([Type.Literal(0), Type.Null()])),
   frequency_penalty: Type.Optional(Type.Union([Type.Literal(0), Type.Null()])),
-  user: Type.Optional(Type.String()),
+  user: Type.Optional(Type.String({ maxLength: MAX_NAME })),
 };
 
 export const CompletionRequest = Type.Object(
   {
     ...Sampling,
     prompt: Type.Union([
-      Type.String(),
-      Type.Array(Type.String(), { minItems: 1, maxItems: 1 }),
-      Type.Array(Type.Integer({ minimum: 0 }), { minItems: 1 }),
+      Type.String({ maxLength: MAX_TEXT }),
+      Type.Array(Type.String({ maxLength: MAX_TEXT }), { minItems: 1, maxItems: 1 }),
+      Type.Array(Type.Integer({ minimum: 0 }), { minItems: 1, maxItems: MAX_PROMPT_IDS }),
     ]),
     echo: Type.Optional(Type.Literal(false)),
   },
@@ -57,10 +71,13 @@ export const CompletionRequest = Type.Object(
 export type CompletionRequest = Static<typeof CompletionRequest>;
 
 const Content = Type.Union([
-  Type.String(),
+  Type.String({ maxLength: MAX_TEXT }),
   Type.Array(
-    Type.Object({ type: Type.Literal("text"), text: Type.String() }, { additionalProperties: false }),
-    { minItems: 1 },
+    Type.Object(
+      { type: Type.Literal("text"), text: Type.String({ maxLength: MAX_TEXT }) },
+      { additionalProperties: false },
+    ),
+    { minItems: 1, maxItems: MAX_MESSAGES },
   ),
 ]);
 
@@ -73,7 +90,7 @@ export const ChatMessage = Type.Object(
       Type.Literal("developer"),
     ]),
     content: Content,
-    name: Type.Optional(Type.String()),
+    name: Type.Optional(Type.String({ maxLength: MAX_NAME })),
   },
   { additionalProperties: false },
 );
@@ -81,7 +98,7 @@ export const ChatMessage = Type.Object(
 export const ChatCompletionRequest = Type.Object(
   {
     ...Sampling,
-    messages: Type.Array(ChatMessage, { minItems: 1 }),
+    messages: Type.Array(ChatMessage, { minItems: 1, maxItems: MAX_MESSAGES }),
     max_completion_tokens: Type.Optional(Type.Integer({ minimum: 1 })),
     add_generation_prompt: Type.Optional(Type.Literal(true)),
   },
@@ -92,21 +109,21 @@ export type ChatCompletionRequest = Static<typeof ChatCompletionRequest>;
 export const TokenizeRequest = Type.Union([
   Type.Object(
     {
-      model: Type.Optional(Type.String({ minLength: 1 })),
-      prompt: Type.String(),
+      model: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_MODEL })),
+      prompt: Type.String({ maxLength: MAX_TEXT }),
       add_special_tokens: Type.Optional(Type.Boolean()),
     },
     { additionalProperties: false },
   ),
   Type.Object(
     {
-      model: Type.Optional(Type.String({ minLength: 1 })),
-      messages: Type.Array(ChatMessage, { minItems: 1 }),
+      model: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_MODEL })),
+      messages: Type.Array(ChatMessage, { minItems: 1, maxItems: MAX_MESSAGES }),
       add_generation_prompt: Type.Optional(Type.Boolean()),
     },
     { additionalProperties: false },
   ),
   // llama.cpp's server shape.
-  Type.Object({ content: Type.String() }, { additionalProperties: false }),
+  Type.Object({ content: Type.String({ maxLength: MAX_TEXT }) }, { additionalProperties: false }),
 ]);
 export type TokenizeRequest = Static<typeof TokenizeRequest>;

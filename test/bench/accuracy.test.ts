@@ -330,7 +330,7 @@ describe("concurrency", () => {
     expect(summary.queued).toBeGreaterThan(0);
     expect(metrics.queuedRequests).toBe(summary.queued);
     expect(metrics.lagWarning).toBe(true);
-    expect(metrics.lagMessage).toMatch(/waited for max_concurrency/);
+    expect(metrics.lagMessage).toMatch(/offered load not reached: .* waited for a max_concurrency slot/);
     expect(metrics.counts.ok).toBe(60);
     expect(metrics.peakConcurrency).toBe(2);
     expect(maxOverlap(gt.map((g) => [g.receivedMs, g.endMs]))).toBe(2);

@@ -276,27 +276,94 @@ describe("aggregate", () => {
     expect(aggregate(fixture(), { slo: {} }).cost).toBeUndefined();
   });
 
-  it("summarizes client lag and warns past 1 ms p99 or when requests queued", () => {
+  it("summarizes client lag, and warns on a fixture's 2 ms lag only where a schedule exists and it matters", () => {
     const m = aggregate(fixture(), { slo: {} });
     // Lags 0, 2, 0, 0, 0 → p99 = 0.96 × 2.
     expect(m.clientLagMs).toMatchObject({ count: 5, max: 2, p50: 0 });
     expect(m.clientLagMs!.p99).toBeCloseTo(1.92, 12);
-    expect(m.lagWarning).toBe(true);
-    expect(m.lagMessage).toContain("client lag p99 1.92 ms");
-    // Latencies from the scheduled time stand next to those from send: TTFTs 100/200/300 vs 100/198/300.
-    expect(m.lagMessage).toContain("TTFT p50/p99 from the scheduled time 200/");
-    expect(m.lagMessage).toContain("from send 198/");
+    // No offered rate: no schedule (a closed loop or a burst), so no warning, however large the lag.
+    expect(m.sendRate).toBeUndefined();
+    expect(m.lagWarning).toBe(false);
+    expect(m.lagMessage).toBeUndefined();
+    // With a schedule: 2 ms on one of five requests moves neither the rate nor a TTFT percentile
+    // beyond what five requests can tell apart.
+    const scheduled = aggregate(fixture(), { slo: {}, offeredQps: 2.5 });
+    expect(scheduled.sendRate).toMatchObject({ requests: 5, offeredQps: 2.5, achievedQps: 2.5 });
+    expect(scheduled.lagWarning).toBe(false);
+  });
 
-    const onTime = fixture().map((t) => ({ ...t, sendMs: t.scheduledMs }));
-    const quiet = aggregate(onTime, { slo: {} });
-    expect(quiet.lagWarning).toBe(false);
-    expect(quiet.lagMessage).toBeUndefined();
-    const queued = aggregate(onTime, { slo: {}, queuedRequests: 3 });
-    expect(queued.lagWarning).toBe(true);
-    expect(queued.lagMessage).toMatch(
-      /^3 request\(s\) waited for max_concurrency before being sent; TTFT p50\/p99 from the scheduled time /,
+  /** n requests scheduled every 10 ms, each sent `lag(i)` ms late, TTFT 50 + i % 7 ms from send. */
+  const paced = (n: number, lag: (i: number) => number): RequestTrace[] =>
+    Array.from({ length: n }, (_, i) => {
+      const sendMs = i * 10 + lag(i);
+      const first = sendMs + 50 + (i % 7);
+      return trace({
+        index: i,
+        scheduledMs: i * 10,
+        sendMs,
+        chunkMs: [first, first + 5],
+        endMs: first + 5,
+        usage: { promptTokens: 10, completionTokens: 2 },
+        maxTokens: 2,
+      });
+    });
+
+  it("warns when the achieved rate falls short of the offered by more than the run's noise", () => {
+    // A client falling steadily behind: the last of 400 requests leaves 40% of the span late.
+    const behind = aggregate(
+      paced(400, (i) => i * 4),
+      { slo: {}, offeredQps: 100 },
     );
-    expect(queued.queuedRequests).toBe(3);
+    expect(behind.sendRate!.offeredQps).toBeCloseTo(100, 9);
+    expect(behind.sendRate!.achievedQps).toBeCloseTo(100 / 1.4, 9);
+    // Constant gaps: the noise is one request in the run.
+    expect(behind.sendRate!.noise).toBeCloseTo(1 / 399, 12);
+    expect(behind.lagWarning).toBe(true);
+    expect(behind.lagMessage).toMatch(
+      /^offered load not reached: requests left at 71\.43 req\/s of the 100 req\/s/,
+    );
+    expect(behind.lagMessage).toMatch(/give it more CPU/);
+    // Waits for max_concurrency are named as the cause, with their remedy.
+    const capped = aggregate(
+      paced(400, (i) => i * 4),
+      { slo: {}, offeredQps: 100, queuedRequests: 390 },
+    );
+    expect(capped.lagMessage).toMatch(
+      /390 request\(s\) waited for a max_concurrency slot: raise max_concurrency or lower qps/,
+    );
+    expect(behind.warnings[0]).toBe(behind.lagMessage);
+  });
+
+  it("does not warn on lag that neither moves the rate nor TTFT beyond noise", () => {
+    // Every request 0.3 ms late, one 1.5 ms: the old rule (lag p99 > 1 ms) fired here.
+    const m = aggregate(
+      paced(400, (i) => (i === 200 ? 1.5 : 0.3)),
+      { slo: {}, offeredQps: 100 },
+    );
+    expect(m.clientLagMs!.max).toBe(1.5);
+    expect(m.lagWarning).toBe(false);
+    expect(m.warnings).toEqual([]);
+  });
+
+  it("warns when TTFT from the schedule leaves TTFT from send's noise, with what to do", () => {
+    // A 40 ms stall every 10th request: the rate holds (the client catches up) but p99 moves.
+    const m = aggregate(
+      paced(1000, (i) => (i % 10 === 5 ? 40 : 0)),
+      { slo: {}, offeredQps: 100 },
+    );
+    expect(m.sendRate!.shortfall).toBeLessThan(2 * m.sendRate!.noise);
+    expect(m.lagWarning).toBe(true);
+    expect(m.lagMessage).toMatch(
+      /^TTFT from the schedule differs from TTFT from send beyond the run's noise: p99 /,
+    );
+    expect(m.lagMessage).not.toMatch(/p50 /);
+    expect(m.lagMessage).toMatch(/read TTFT from send for the server alone/);
+    // 400 requests cannot bound a p99 (the interval's upper rank is past the largest value).
+    const few = aggregate(
+      paced(400, (i) => (i % 10 === 5 ? 40 : 0)),
+      { slo: {}, offeredQps: 100 },
+    );
+    expect(few.lagWarning).toBe(false);
   });
 
   it("passes offered rate and token source through", () => {

@@ -263,7 +263,7 @@ workloads:
       ["a", "attached"],
       ["b", "attached"],
     ]);
-    expect(result.targets[0]!.health).toEqual({ status: "ok" });
+    expect(result.targets[0]!.health).toEqual({ http_status: 200, status: "ok" });
     expect(result.calibration).toMatchObject({ source: "server-tokenize", overhead: 0 });
     expect(result.results.map((r) => [r.workload, r.runtime])).toEqual([
       ["cmpl", "a"],

@@ -381,7 +381,7 @@ describe("errors", () => {
     const at = (extra: Record<string, unknown>, path: string) =>
       problemAt(config({}, [workload(extra)]), path);
     expect(at({ concurrency: 2 }, "workloads[0].concurrency")).toMatch(/mutually exclusive/);
-    expect(at({ qps: undefined }, "workloads[0]")).toMatch(/qps .*concurrency or sweep/);
+    expect(at({ qps: undefined }, "workloads[0]")).toMatch(/qps .*concurrency, sweep, ramp or trace/);
     expect(at({ sweep: { points: 3 } }, "workloads[0].qps")).toMatch(/absent with sweep/);
     expect(at({ duration_s: 10, num_requests: 5 }, "workloads[0].num_requests")).toMatch(
       /mutually exclusive/,

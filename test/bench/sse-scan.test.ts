@@ -150,6 +150,39 @@ describe("SseScanner", () => {
     expect(r.events).toEqual([]);
   });
 
+  it("reports non-empty reasoning deltas apart, to a sink that listens for them", () => {
+    const seen: string[] = [];
+    const sink: SseSink = {
+      onStreamContent: () => seen.push("content"),
+      onStreamReasoning: () => seen.push("reasoning"),
+      onStreamUsage: (u) => seen.push(`usage ${u.completionTokens}/${u.reasoningTokens ?? "-"}`),
+      onStreamError: () => seen.push("error"),
+      onStreamDone: () => seen.push("done"),
+      onStreamInvalid: () => seen.push("invalid"),
+    };
+    const s = new SseScanner("chat", sink, false);
+    s.push(
+      Buffer.from(
+        sse(
+          chat({ reasoning_content: "" }),
+          chat({ reasoning_content: "let me think" }),
+          chat({ reasoning: "more", content: null }),
+          chat({ reasoning_content: "x", content: "" }),
+          chat({ content: "answer" }),
+          `{"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":4,"completion_tokens_details":{"reasoning_tokens":3}}}`,
+          "[DONE]",
+        ),
+      ),
+    );
+    expect(seen).toEqual(["reasoning", "reasoning", "reasoning", "content", "usage 4/3", "done"]);
+    // Completions have no reasoning deltas: a "reasoning" field there is nothing.
+    const c: string[] = [];
+    new SseScanner("completions", { ...sink, onStreamReasoning: () => c.push("reasoning") }, false).push(
+      Buffer.from(sse(`{"choices":[{"index":0,"text":"","reasoning":"r"}]}`)),
+    );
+    expect(c).toEqual([]);
+  });
+
   it("counts a chat delta with text content, with or without a role", () => {
     const r = scan("chat", [
       sse(

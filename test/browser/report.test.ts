@@ -1,7 +1,8 @@
 /**
  * The HTML report of a real run (two runtimes on the simulated server, a steady workload with
  * some failures and a sweep), opened in headless Chromium: it loads with no console error and no
- * request beyond its own file, every chart draws, the summary lists every workload × runtime, and a
+ * request beyond its own file, every chart draws, every legend item's colour box and text stand
+ * apart (bounding boxes, wide and narrow), the summary lists every workload × runtime, and a
  * screenshot is kept in test-artifacts/report.png.
  *
  * Chromium is Debian's (`.ci/run` installs it); `CHROMIUM_PATH` overrides /usr/bin/chromium.
@@ -38,6 +39,17 @@ interface Canvas {
     getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray };
   };
 }
+/** A bounding box in CSS pixels. */
+interface Box {
+  left: number;
+  right: number;
+  top: number;
+  bottom: number;
+}
+/** True when two boxes share any area (touching edges do not count). */
+const overlaps = (a: Box, b: Box) =>
+  a.left < b.right - 0.5 && b.left < a.right - 0.5 && a.top < b.bottom - 0.5 && b.top < a.bottom - 0.5;
+
 /** What the test reads of a Chart.js chart. */
 interface DrawnChart {
   chartArea: { left: number; top: number; right: number; bottom: number };
@@ -166,6 +178,42 @@ describe.skipIf(!haveChromium)("the HTML report in Chromium", () => {
     const sections = await page.$$eval("section.workload h3", (hs) => hs.map((h) => h.textContent));
     expect(sections).toEqual([...new Set(result.results.map((r) => r.workload))]);
     expect(await page.textContent("body")).toContain("highest rate meeting the SLOs");
+
+    // Every legend item's colour box sits beside its text, and no item runs into another, at a
+    // wide and a narrow width (where legends wrap).
+    for (const width of [1280, 420]) {
+      await page.setViewportSize({ width, height: 900 });
+      const legends = await page.$$eval("ul.legend", (lists) =>
+        lists.map((ul) => {
+          const rect = (e: unknown) => {
+            const r = (e as { getBoundingClientRect(): Box }).getBoundingClientRect();
+            return { left: r.left, right: r.right, top: r.top, bottom: r.bottom };
+          };
+          return [...ul.querySelectorAll("li")].map((li) => ({
+            item: rect(li),
+            box: rect(li.querySelector(".legend-box")),
+            text: rect(li.querySelector(".legend-text")),
+            label: li.textContent,
+          }));
+        }),
+      );
+      expect(legends).toHaveLength(charts.length);
+      legends.forEach((items, i) => {
+        expect(items.length, charts[i]!.title).toBeGreaterThan(0);
+        for (const it of items) {
+          expect(it.box.right - it.box.left, it.label!).toBeGreaterThan(0);
+          expect(it.text.right - it.text.left, it.label!).toBeGreaterThan(0);
+          expect(overlaps(it.box, it.text), `${charts[i]!.title}: ${it.label} box and text`).toBe(false);
+          expect(it.box.right, it.label!).toBeLessThanOrEqual(it.text.left);
+        }
+        for (let a = 0; a < items.length; a++)
+          for (let b = a + 1; b < items.length; b++)
+            expect(overlaps(items[a]!.item, items[b]!.item), `${items[a]!.label} / ${items[b]!.label}`).toBe(
+              false,
+            );
+      });
+    }
+    await page.setViewportSize({ width: 1280, height: 900 });
 
     mkdirSync(join(ROOT, "test-artifacts"), { recursive: true });
     await page.screenshot({ path: join(ROOT, "test-artifacts", "report.png"), fullPage: true });

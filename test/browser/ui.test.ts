@@ -279,4 +279,60 @@ describe.skipIf(!haveChromium)("the web UI in Chromium", () => {
 
     expect(problems).toEqual([]);
   }, 60_000);
+
+  it("deploys from the form, shows a refusal's reason, and lists finished runs with their key figures", async () => {
+    await page.goto(`${base}/ui#/deployments`);
+    const form = page.locator("form.deploy");
+    // Refused: the gateway's reason, its field and status are on the page.
+    await form.locator('input[name="model"]').fill("sim-ui-form");
+    await form.locator('input[name="runtime"]').fill("no-such-runtime");
+    expected = /status of 400/;
+    await form.locator('button[type="submit"]').click();
+    const refusal = page.locator(".error", { hasText: "no-such-runtime" });
+    await refusal.waitFor();
+    expected = undefined;
+    expect(await refusal.locator("p").textContent()).toMatch(
+      /^unknown runtime "no-such-runtime"; known: .*sim/,
+    );
+    expect(await refusal.locator(".error-meta").textContent()).toBe("HTTP 400 · field runtime");
+    const models = () =>
+      api("GET", "/deployments").then((r) => (r.json as unknown as { model: string }[]).map((d) => d.model));
+    expect(await models()).not.toContain("sim-ui-form");
+
+    // Accepted: it appears in the list and becomes ready.
+    await form.locator('input[name="runtime"]').fill("sim");
+    await form.locator('input[name="replicas"]').fill("2");
+    await form.locator('button[type="submit"]').click();
+    await page.locator(".error").waitFor({ state: "detached" });
+    const row = page.locator("tr", { hasText: "sim-ui-form" });
+    await row.locator(".status-ready").waitFor({ timeout: 90_000 });
+    const cells = await row.locator("td").allTextContents();
+    expect(cells.slice(1, 5)).toEqual(["sim-ui-form", "sim", "local", "2"]);
+    const id = cells[0]!;
+
+    // A run on it, then the runs list shows its key figures.
+    const run = await api("POST", "/benchmarks/run", {
+      model: "sim-ui-form",
+      runtimes: ["sim"],
+      workloads: [WORKLOAD],
+    });
+    expect(run.status).toBe(202);
+    const runId: string = run.json.id;
+    await until(
+      "the run on the form's deployment",
+      async () => {
+        const r = await api("GET", `/benchmarks/${runId}`);
+        return r.json.status === "queued" || r.json.status === "running" ? undefined : r.json.status;
+      },
+      90_000,
+    );
+    expect((await api("DELETE", `/deployments/${id}`)).status).toBe(200);
+    await page.goto(`${base}/ui#/runs`);
+    const figures = page.locator(`tr[data-id="${runId}"] td.figures`, { hasText: " ok" });
+    await figures.waitFor();
+    expect(await figures.textContent()).toMatch(
+      /^\S+ out tok\/s · TTFT p50 \S+ ms · \S+ req\/s · 20\/20 ok$/,
+    );
+    expect(problems).toEqual([]);
+  }, 240_000);
 });

@@ -327,7 +327,7 @@ describe("container plans", () => {
     expect(tfError(() => plan({ quant: "awq" })).field).toBe("quant");
     expect(tfError(() => plan({ model: "models/x.gguf" })).field).toBe("model");
     expect(plan({ model: "/models/x.gguf", quant: "q8_0" }).warnings[0]?.message).toContain("ignored");
-    expect(tfError(() => plan({ engineArgs: ["--port=9000"] })).field).toBe("engineArgs");
+    expect(tfError(() => plan({ engineArgs: ["--port=9000"] })).field).toBe("engine_args");
   });
 
   it("vllm: the OpenAI server's arguments, dtype or quantization from quant, tensor parallel over the GPUs", () => {
@@ -357,7 +357,7 @@ describe("container plans", () => {
     expect(tfError(() => plan({ runtime: "vllm", model: "synthetic:tiny" })).field).toBe("model");
     expect(
       tfError(() => plan({ runtime: "vllm", model: VLLM_MODEL, engineArgs: ["--host", "::"] })).field,
-    ).toBe("engineArgs");
+    ).toBe("engine_args");
     expect(plan({ runtime: "vllm", model: VLLM_MODEL }).warnings[0]?.message).toContain("no GPU");
     const tp = plan({ runtime: "vllm", model: VLLM_MODEL, resources: { gpus: 2 }, engineArgs: ["-tp", "1"] });
     expect(tp.args).not.toContain("--tensor-parallel-size");

@@ -370,7 +370,9 @@ describe("Makefile", () => {
     expect(make("deploy-k8s")).toContain("kubectl apply -k deploy/k8s");
     const images = make("images");
     for (const f of Object.values(DOCKERFILES)) expect(images).toContain(`-f ${f} `);
-    expect(make("dev")).toMatch(/serve --host "127\.0\.0\.1" --port "8080"/);
+    // dev runs deploy/dev.sh with the host and port, which serves the gateway on them.
+    expect(make("dev")).toMatch(/HOST="127\.0\.0\.1" PORT="8080"[\s\S]*bash deploy\/dev\.sh/);
+    expect(read("deploy/dev.sh")).toContain('serve --host "$HOST" --port "$PORT"');
   });
 });
 

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { LocalBackend } from "../../src/control/local/index.js";
 import { buildGateway, type Gateway } from "../../src/gateway/app.js";
 import { Deployments } from "../../src/gateway/deployments.js";
+import { parseAllowTargets } from "../../src/gateway/targets-allow.js";
 import { RuntimeRegistry } from "../../src/runtimes/registry.js";
 import { simRuntime } from "../../src/runtimes/sim/index.js";
 import type { RuntimeDefinition } from "../../src/spec/runtime.js";
@@ -33,6 +34,8 @@ export async function startTestGateway(opts: {
   runtimes?: RuntimeDefinition[];
   env?: Record<string, string>;
   bodyLimit?: number;
+  /** Hosts runs may reach beyond the gateway's deployments (`--allow-targets`). */
+  allowTargets?: string;
 }): Promise<TestGateway> {
   const dir = mkdtempSync(join(tmpdir(), `tokenforge-${opts.name}-`));
   const runtimes = new RuntimeRegistry(opts.runtimes ?? [simRuntime(SELF)]);
@@ -45,6 +48,7 @@ export async function startTestGateway(opts: {
     artifacts: new FsArtifactStore(join(dir, "artifacts")),
     resultsDir: join(dir, "results"),
     ...(opts.bodyLimit === undefined ? {} : { bodyLimit: opts.bodyLimit }),
+    ...(opts.allowTargets === undefined ? {} : { allowTargets: parseAllowTargets(opts.allowTargets) }),
   });
   return {
     gateway,

@@ -26,6 +26,7 @@ export type SimChildOptions = Pick<
   | "model"
   | "leadingEmptyChunk"
   | "usageSkew"
+  | "reasoningTokens"
   | "errorEvery"
   | "maxModelLen"
 > & {
@@ -56,6 +57,7 @@ function flags(o: SimChildOptions): string[] {
   num("tokens-per-chunk", o.tokensPerChunk);
   num("seed", o.seed);
   num("usage-skew", o.usageSkew);
+  num("reasoning-tokens", o.reasoningTokens);
   num("error-every", o.errorEvery);
   num("max-model-len", o.maxModelLen);
   if (o.model !== undefined) args.push("--model", o.model);

@@ -2,12 +2,13 @@
 import { join } from "node:path";
 import { resolveModel } from "../../src/models/resolve.js";
 import { llamaCppRuntime } from "../../src/runtimes/llamacpp/index.js";
+import type { WorkerLimits } from "../../src/worker/limits.js";
 import { type RunningWorker, startWorker } from "../../src/worker/server.js";
 
 export const TEST_CACHE_DIR = join(import.meta.dirname, "..", "..", ".tokenforge", "test-models");
 
 export async function startTestWorker(
-  options: { model?: string; parallel?: number; contextLength?: number } = {},
+  options: { model?: string; parallel?: number; contextLength?: number; limits?: WorkerLimits } = {},
 ): Promise<RunningWorker> {
   const worker = await startWorker({
     runtime: llamaCppRuntime({ command: process.execPath, args: [] }),
@@ -21,6 +22,7 @@ export async function startTestWorker(
     },
     host: "127.0.0.1",
     port: 0,
+    ...(options.limits === undefined ? {} : { limits: options.limits }),
   });
   await worker.loaded;
   if (worker.holder.state.status !== "ready") {

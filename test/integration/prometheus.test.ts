@@ -2,7 +2,10 @@
  * The real Prometheus server (Debian's `prometheus`, installed by .ci/run) scraping a live worker
  * (llama.cpp on synthetic:tiny) and the harness's live series while a benchmark runs against that
  * worker, and the gateway's own /metrics; the series are then found through Prometheus's HTTP
- * query API. Skipped, with the reason printed, where no `prometheus` binary exists.
+ * query API. The gateway also deploys a sim worker through its local backend (on a port chosen at
+ * start) and Prometheus finds it only through the gateway's HTTP service discovery, labelled with
+ * its deployment, model, runtime and replica. Skipped, with the reason printed, where no
+ * `prometheus` binary exists.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -13,14 +16,18 @@ import { workloadOf } from "../../src/bench/config.js";
 import { BenchMetrics } from "../../src/bench/live-metrics.js";
 import { runBenchmark } from "../../src/bench/run.js";
 import { freePort } from "../../src/control/local/free-port.js";
+import { LocalBackend } from "../../src/control/local/index.js";
 import { buildGateway, type Gateway } from "../../src/gateway/app.js";
 import { Deployments } from "../../src/gateway/deployments.js";
+import { SD_PATH } from "../../src/gateway/routes/sd.js";
 import { RuntimeRegistry } from "../../src/runtimes/registry.js";
+import { simRuntime } from "../../src/runtimes/sim/index.js";
 import type { Store } from "../../src/spec/store.js";
 import { FsArtifactStore } from "../../src/store/artifacts/index.js";
 import { openStore } from "../../src/store/db/open.js";
 import { type MetricsServer, startMetricsServer } from "../../src/telemetry/metrics-server.js";
 import type { RunningWorker } from "../../src/worker/server.js";
+import { SELF } from "../helpers/gateway.js";
 import { waitFor } from "../helpers/wait-for.js";
 import { startTestWorker } from "../helpers/worker.js";
 
@@ -48,6 +55,8 @@ describe.skipIf(!binary)("Prometheus scraping a worker and a running benchmark",
   let prometheus: ChildProcess;
   let gateway: Gateway;
   let gatewayStore: Store;
+  let gatewayUrl: string;
+  let local: LocalBackend;
   let promUrl: string;
 
   beforeAll(async () => {
@@ -56,15 +65,16 @@ describe.skipIf(!binary)("Prometheus scraping a worker and a running benchmark",
     metrics = new BenchMetrics("prom-it");
     metricsServer = await startMetricsServer(metrics.registry);
     gatewayStore = await openStore({ dataDir: "memory://" });
-    const none = new RuntimeRegistry([]);
+    const runtimes = new RuntimeRegistry([simRuntime(SELF)]);
+    local = new LocalBackend({ runtimes, stopGraceMs: 3000 });
     gateway = await buildGateway({
       store: gatewayStore,
-      deployments: new Deployments(gatewayStore, {}, none),
-      runtimes: none,
+      deployments: new Deployments(gatewayStore, { local }, runtimes),
+      runtimes,
       artifacts: new FsArtifactStore(join(dir, "artifacts")),
       resultsDir: join(dir, "gateway-results"),
     });
-    const gatewayUrl = await gateway.app.listen({ host: "127.0.0.1", port: 0 });
+    gatewayUrl = await gateway.app.listen({ host: "127.0.0.1", port: 0 });
     const port = await freePort();
     promUrl = `http://127.0.0.1:${port}`;
     const hostOf = (url: string) => new URL(url).host;
@@ -79,6 +89,8 @@ scrape_configs:
     static_configs: [{ targets: ["${hostOf(metricsServer.url)}"] }]
   - job_name: tokenforge-gateway
     static_configs: [{ targets: ["${hostOf(gatewayUrl)}"] }]
+  - job_name: gateway-workers
+    http_sd_configs: [{ url: "${gatewayUrl}${SD_PATH}", refresh_interval: 1s }]
 `,
     );
     prometheus = spawn(
@@ -111,6 +123,7 @@ scrape_configs:
     await metricsServer?.close();
     await gateway?.app.close();
     await gateway?.close();
+    await local?.close();
     await gatewayStore?.close();
     await worker?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
@@ -175,4 +188,55 @@ scrape_configs:
     const v = body.data.result[0]?.value[1];
     return v === undefined ? undefined : Number(v);
   }
+
+  it("finds a gateway-deployed worker through HTTP service discovery, with its labels", async () => {
+    const deployed = await fetch(`${gatewayUrl}/deploy`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "sim-sd", runtime: "sim", replicas: 2 }),
+    });
+    expect(deployed.status).toBe(202);
+    const { id } = (await deployed.json()) as { id: string };
+    let last = "";
+    await waitFor(
+      async () => {
+        const d = (await (await fetch(`${gatewayUrl}/deployments/${id}`)).json()) as {
+          status: string;
+          last_error?: string;
+        };
+        last = JSON.stringify(d);
+        if (d.status === "failed") throw new Error(`deployment failed: ${d.last_error}`);
+        return d.status === "ready";
+      },
+      { what: "the sim deployment to be ready", timeoutMs: 60_000, intervalMs: 250, detail: () => last },
+    );
+    // Requests sent through the gateway land on the replicas Prometheus found by itself.
+    for (let i = 0; i < 4; i++) {
+      const res = await fetch(`${gatewayUrl}/v1/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: "sim-sd", prompt: "a b c", max_tokens: 5, ignore_eos: true }),
+      });
+      expect(res.status).toBe(200);
+    }
+    const scraped = (what: string) => ({ what, timeoutMs: 30_000, intervalMs: 250 });
+    const sel = `job="gateway-workers",deployment="${id}",model="sim-sd",runtime="sim"`;
+    await waitFor(
+      async () => (await query(`sum(up{${sel}})`)) === 2,
+      scraped("both replicas discovered and up"),
+    );
+    expect(await query(`count(count by (replica) (up{${sel}}))`)).toBe(2);
+    await waitFor(
+      async () => (await query(`sum(sim_requests_total{${sel}})`)) === 4,
+      scraped("the replicas' request counts scraped with the deployment's labels"),
+    );
+
+    // Deleted, the replicas leave the discovered targets.
+    expect((await fetch(`${gatewayUrl}/deployments/${id}`, { method: "DELETE" })).status).toBe(200);
+    await waitFor(async () => {
+      const res = await fetch(`${promUrl}/api/v1/targets?state=active`);
+      const body = (await res.json()) as { data: { activeTargets: { labels: Record<string, string> }[] } };
+      return !body.data.activeTargets.some((t) => t.labels.deployment === id);
+    }, scraped("the deleted deployment's targets dropped"));
+  }, 120_000);
 });

@@ -75,7 +75,7 @@ describe("a runtime added as one folder", () => {
     const err = await backend
       .create(spec({ id: "echo-port", engineArgs: ["--port", "1"] }))
       .catch((e: unknown) => e);
-    expect(isTokenForgeError(err) && err.field).toBe("engineArgs");
+    expect(isTokenForgeError(err) && err.field).toBe("engine_args");
     expect(await backend.get("echo-port")).toBeUndefined();
   });
 

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isTokenForgeError } from "../../src/errors.js";
 import { buildGateway, type Gateway } from "../../src/gateway/app.js";
 import { Deployments } from "../../src/gateway/deployments.js";
+import { parseAllowTargets } from "../../src/gateway/targets-allow.js";
 import { RuntimeRegistry } from "../../src/runtimes/registry.js";
 import type { Store } from "../../src/spec/store.js";
 import { FsArtifactStore } from "../../src/store/artifacts/index.js";
@@ -73,6 +74,8 @@ beforeAll(async () => {
     runtimes,
     artifacts: new FsArtifactStore(join(dir, "artifacts")),
     resultsDir: join(dir, "results"),
+    // The run below attaches to a sim child on loopback, which the allow-list must name.
+    allowTargets: parseAllowTargets("127.0.0.1"),
   });
 }, 60_000);
 

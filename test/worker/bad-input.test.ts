@@ -138,3 +138,45 @@ describe("bad input", () => {
     expect(health).toMatchObject({ running: 0, waiting: 0 });
   });
 });
+
+describe("bounded input", () => {
+  const raw = (path: string, body: string) =>
+    fetch(`${worker.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body });
+  const deep = (n: number) => `${"[".repeat(n)}${"]".repeat(n)}`;
+
+  it.each([
+    ["/v1/completions", `{"prompt":${deep(5000)},"max_tokens":4}`],
+    ["/v1/chat/completions", `{"messages":[{"role":"user","content":${deep(5000)}}]}`],
+    ["/tokenize", `${'{"a":'.repeat(5000)}1${"}".repeat(5000)}`],
+  ])("JSON nested 5,000 deep on %s is a 400 naming the body", async (path, body) => {
+    const before = await generatedTokens();
+    const res = await raw(path, body);
+    expect(res.status).toBe(400);
+    const err = ((await res.json()) as ErrorBody).error;
+    expect(err).toMatchObject({ type: "invalid_request_error", param: "body" });
+    expect(err.message).toMatch(/nested deeper than 64 levels/);
+    expect(await generatedTokens()).toBe(before);
+  });
+
+  it("a 1 MB unknown key is refused with a message of bounded size", async () => {
+    const res = await postJson(`${worker.url}/v1/completions`, { ...ok, ["k".repeat(1_000_000)]: 1 });
+    expect(res.status).toBe(400);
+    const text = await res.text();
+    expect(text.length).toBeLessThan(20_000);
+    expect((JSON.parse(text) as ErrorBody).error.message).toMatch(/is not a supported field/);
+  });
+
+  it.each([
+    ["model", { ...ok, model: "m".repeat(3000) }],
+    ["stop", { ...ok, stop: "s".repeat(5000) }],
+    ["user", { ...ok, user: "u".repeat(5000) }],
+    ["messages[0].name", { ...chatOk, messages: [{ role: "user", content: "hi", name: "n".repeat(5000) }] }],
+  ])("a %s past its bound is a 400 naming it", async (field, body) => {
+    const path = "messages" in body ? "/v1/chat/completions" : "/v1/completions";
+    const res = await postJson(`${worker.url}${path}`, body);
+    expect(res.status).toBe(400);
+    const err = ((await res.json()) as ErrorBody).error;
+    expect(err.param).toBe(field);
+    expect(err.message).toMatch(/must NOT have more than \d+ characters/);
+  });
+});

@@ -4,8 +4,11 @@ API as vLLM serves it) in front of a PyTorch model, with the standard library's 
     python3 workers/transformers/server.py --model synthetic:tiny --host 127.0.0.1 --port 8000
 
 Concurrency: HTTP requests are served on threads; generation runs on ONE thread that takes
-requests from a FIFO queue and generates them one at a time (no batching). At most
---max-concurrency requests are admitted (running + waiting); more are refused with 429.
+requests from a FIFO queue and generates them one at a time (no batching). One request runs and
+at most --max-waiting wait (or --max-concurrency in all, when given); more are refused with 429
+and Retry-After before their body is read or tokenized. Prompts over --max-prompt-bytes get 413
+before tokenizing; a chat request without max_tokens gets --default-max-tokens (cut to what is
+left of the context), a completion 16.
 """
 
 import argparse
@@ -74,6 +77,8 @@ class Metrics:
         ("tokenforge:request_generation_tokens", "histogram", "Tokens generated per request.", "tokens"),
         ("tokenforge:num_requests_running", "gauge", "Requests generating now.", None),
         ("tokenforge:num_requests_waiting", "gauge", "Requests queued for generation.", None),
+        ("tokenforge:requests_refused_total", "counter", "Generation requests refused before generating, by reason.",
+         None),
     ]
 
     def __init__(self, model_name):
@@ -112,7 +117,8 @@ class Metrics:
                     lines.append(f"{name}{{{base}}} {v}")
                     continue
                 entries = [(k, v) for k, v in self.values.items() if k[0] == name]
-                if not entries and typ == "counter" and name != "tokenforge:request_success_total":
+                if not entries and typ == "counter" and name not in (
+                        "tokenforge:request_success_total", "tokenforge:requests_refused_total"):
                     lines.append(f"{name}{{{base}}} 0")
                 for (_, extra), v in sorted(entries, key=lambda e: e[0][1]):
                     labels = base + "".join(f',{k}="{self._escape(x)}"' for k, x in extra)
@@ -164,7 +170,7 @@ def parse_messages(messages):
 
 
 class Job:
-    def __init__(self, endpoint, prompt_ids, body, model_len):
+    def __init__(self, endpoint, prompt_ids, body, model_len, default_max_tokens=1024):
         self.endpoint = endpoint
         self.prompt_ids = prompt_ids
         self.arrived = time.monotonic()
@@ -180,7 +186,8 @@ class Job:
             raise ApiError(400, f"the prompt has {len(prompt_ids)} tokens; the context holds {model_len}",
                            "messages" if endpoint == "chat" else "prompt", "context_length_exceeded")
         if max_tokens is None:
-            max_tokens = 16 if endpoint == "completions" else room
+            # A default never reaches past the context: it is cut to what is left there.
+            max_tokens = min(16 if endpoint == "completions" else default_max_tokens, room)
         if not _is_int(max_tokens) or max_tokens < 1:
             raise ApiError(400, f"{param} must be an integer >= 1", param)
         if max_tokens > room:
@@ -388,6 +395,7 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
     def _read_json(self):
+        self._unread_body = False
         try:
             length = int(self.headers.get("Content-Length") or 0)
         except ValueError:
@@ -424,20 +432,43 @@ class Handler(BaseHTTPRequestHandler):
         except ApiError as e:
             self._error(e)
 
+    def _discard_unread_body(self):
+        """After a refusal sent before the body was read: read it off and drop it, so the connection
+        stays usable (closing with it unread could reset it and lose the answer); too large, close."""
+        if not getattr(self, "_unread_body", False):
+            return
+        self._unread_body = False
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if 0 <= length <= MAX_BODY and self.headers.get("Transfer-Encoding", "").lower() != "chunked":
+            self.rfile.read(length)
+        else:
+            self.close_connection = True
+
     def do_POST(self):
         path = self.path.split("?")[0]
         try:
             if path not in ("/v1/completions", "/v1/chat/completions", "/tokenize"):
                 self.close_connection = True  # the body is left unread
                 raise ApiError(404, f"no route POST {path}", None, "not_found")
-            body = self._read_json()
-            model = self.state.ready_model()
             if path == "/tokenize":
-                self._tokenize(model, body)
-            else:
+                body = self._read_json()
+                self._tokenize(self.state.ready_model(), body)
+                return
+            self._unread_body = True  # until _read_json reads it
+            model = self.state.ready_model()
+            self._admit()
+            try:
+                body = self._read_json()
                 self._generate(model, "chat" if "chat" in path else "completions", body)
+            finally:
+                with self.state.admit_lock:
+                    self.state.admitted -= 1
         except ApiError as e:
             self._error(e)
+            self._discard_unread_body()
         except (BrokenPipeError, ConnectionResetError):
             pass
 
@@ -454,7 +485,12 @@ class Handler(BaseHTTPRequestHandler):
                              "model": s.model_name, "context_length": m.max_model_len,
                              "threads": m.threads, "parallel": 1, "batching": "none (FIFO queue)",
                              "running": s.metrics.running, "waiting": s.metrics.waiting,
-                             "max_concurrency": s.args.max_concurrency, "memory": m.memory(),
+                             "max_concurrency": s.args.max_concurrency,
+                             "limits": {"max_num_seqs": 1, "max_waiting": s.args.max_concurrency - 1,
+                                        "max_queue_ms": None, "max_prompt_bytes": s.args.max_prompt_bytes,
+                                        "default_max_tokens": {"chat": s.args.default_max_tokens,
+                                                               "completions": 16}},
+                             "memory": m.memory(),
                              "load_seconds": round(m.load_seconds, 3)})
 
     def _check_model(self, body):
@@ -467,6 +503,7 @@ class Handler(BaseHTTPRequestHandler):
         if "content" in body and "prompt" not in body and "messages" not in body:  # llama.cpp's shape
             if not isinstance(body["content"], str):
                 raise ApiError(400, "content must be a string", "content")
+            self._check_prompt_bytes([body["content"]], "content")
             self._send(200, {"tokens": model.encode(body["content"])})
             return
         self._check_model(body)
@@ -474,23 +511,29 @@ class Handler(BaseHTTPRequestHandler):
             agp = body.get("add_generation_prompt", True)
             if not isinstance(agp, bool):
                 raise ApiError(400, "add_generation_prompt must be a boolean", "add_generation_prompt")
-            tokens = model.encode_chat(parse_messages(body["messages"]), agp)
+            messages = parse_messages(body["messages"])
+            self._check_prompt_bytes([m["content"] for m in messages], "messages")
+            tokens = model.encode_chat(messages, agp)
         else:
             if not isinstance(body.get("prompt"), str):
                 raise ApiError(400, "prompt must be a string", "prompt")
             ast = body.get("add_special_tokens", True)
             if not isinstance(ast, bool):
                 raise ApiError(400, "add_special_tokens must be a boolean", "add_special_tokens")
+            self._check_prompt_bytes([body["prompt"]], "prompt")
             tokens = model.encode(body["prompt"], ast)
         self._send(200, {"count": len(tokens), "max_model_len": model.max_model_len, "tokens": tokens})
 
     def _prompt_ids(self, model, endpoint, body):
         if endpoint == "chat":
-            return model.encode_chat(parse_messages(body.get("messages")))
+            messages = parse_messages(body.get("messages"))
+            self._check_prompt_bytes([m["content"] for m in messages], "messages")
+            return model.encode_chat(messages)
         prompt = body.get("prompt")
         if isinstance(prompt, list) and len(prompt) == 1 and isinstance(prompt[0], str):
             prompt = prompt[0]
         if isinstance(prompt, str):
+            self._check_prompt_bytes([prompt], "prompt")
             return model.encode(prompt)
         if isinstance(prompt, list) and prompt and all(_is_int(t) for t in prompt):
             if any(t < 0 or t >= model.vocab_size for t in prompt):
@@ -499,15 +542,36 @@ class Handler(BaseHTTPRequestHandler):
         raise ApiError(400, "prompt must be a string, a one-element array of strings, or token ids",
                        "prompt")
 
-    def _generate(self, model, endpoint, body):
-        self._check_model(body)
-        job = Job(endpoint, self._prompt_ids(model, endpoint, body), body, model.max_model_len)
+    def _admit(self):
+        """Admits the request or refuses it with 429 before its body is read (then left unread)."""
         s = self.state
         with s.admit_lock:
-            if s.admitted >= s.args.max_concurrency:
-                raise ApiError(429, f"over capacity: {s.admitted} requests admitted "
-                               f"(--max-concurrency {s.args.max_concurrency})", None, "over_capacity")
-            s.admitted += 1
+            if s.admitted < s.args.max_concurrency:
+                s.admitted += 1
+                return
+        s.metrics.inc("tokenforge:requests_refused_total", reason="queue_full")
+        # The body stays unread and unparsed; do_POST discards it after the answer.
+        raise ApiError(429, f"over capacity: one request running and {s.args.max_concurrency - 1} waiting "
+                       "(--max-waiting); retry later", None, "over_capacity")
+
+    def _check_prompt_bytes(self, texts, param):
+        """413 past --max-prompt-bytes, on the raw UTF-8 size, before anything is tokenized."""
+        limit = self.state.args.max_prompt_bytes
+        size = sum(len(t.encode("utf-8")) for t in texts)
+        if size > limit:
+            raise ApiError(413, f"{param} is {size} bytes; this worker takes prompts of at most {limit} bytes "
+                           "(--max-prompt-bytes)", param, "payload_too_large")
+
+    def _generate(self, model, endpoint, body):
+        self._check_model(body)
+        try:
+            prompt_ids = self._prompt_ids(model, endpoint, body)
+        except ApiError as e:
+            if e.status == 413:
+                self.state.metrics.inc("tokenforge:requests_refused_total", reason="prompt_too_large")
+            raise
+        job = Job(endpoint, prompt_ids, body, model.max_model_len, self.state.args.default_max_tokens)
+        s = self.state
         try:
             s.generator.submit(job)
             rid = ("chatcmpl-" if endpoint == "chat" else "cmpl-") + uuid.uuid4().hex
@@ -519,8 +583,6 @@ class Handler(BaseHTTPRequestHandler):
                 self._whole(job, rid, created, obj)
         finally:
             job.cancelled.set()  # stops the generation if the client left early
-            with s.admit_lock:
-                s.admitted -= 1
 
     def _choice(self, endpoint, text, reason, stream, role=False):
         if endpoint == "completions":
@@ -595,15 +657,29 @@ def parse_args(argv=None):
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--dtype", choices=["auto", "float16", "bfloat16", "float32"], default="auto")
     p.add_argument("--device", default="auto", help="auto (cuda when present), cpu, cuda or cuda:N")
-    p.add_argument("--max-concurrency", type=int, default=256,
-                   help="requests admitted at once (running + queued); more get 429")
+    p.add_argument("--max-waiting", type=int, default=2,
+                   help="requests queued behind the one generating; more get 429 (default 2)")
+    p.add_argument("--max-concurrency", type=int, default=None,
+                   help="requests admitted at once (running + queued); more get 429 (default: 1 + --max-waiting)")
+    p.add_argument("--max-prompt-bytes", type=int, default=1024 * 1024,
+                   help="prompts larger than this (UTF-8 bytes) get 413 before tokenizing (default 1 MiB)")
+    p.add_argument("--default-max-tokens", type=int, default=1024,
+                   help="max_tokens of a chat request that names none, cut to what is left of the context")
     p.add_argument("--tokenizer", default=None, help="tokenizer id or path (synthetic models: else bytes)")
     p.add_argument("--served-model-name", default=None, help="the name clients use (default: --model)")
     p.add_argument("--trust-remote-code", action="store_true")
     p.add_argument("--log-requests", action="store_true")
     args = p.parse_args(argv)
+    if args.max_waiting < 0:
+        p.error("--max-waiting must be >= 0")
+    if args.max_concurrency is None:
+        args.max_concurrency = 1 + args.max_waiting
     if args.max_concurrency < 1:
         p.error("--max-concurrency must be >= 1")
+    if args.max_prompt_bytes < 1:
+        p.error("--max-prompt-bytes must be >= 1")
+    if args.default_max_tokens < 1:
+        p.error("--default-max-tokens must be >= 1")
     return args
 
 

@@ -138,7 +138,7 @@ export class LocalBackend implements DeploymentBackend {
         });
         warnings = launch.warnings ?? [];
       } catch (err) {
-        const field = isTokenForgeError(err) && err.field ? err.field : "engineArgs";
+        const field = isTokenForgeError(err) && err.field ? err.field : "engine_args";
         problems.push({ field, message: (err as Error).message });
       }
     }

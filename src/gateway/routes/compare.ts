@@ -6,6 +6,7 @@ import { type Static, Type } from "@sinclair/typebox";
 import type { FastifyInstance } from "fastify";
 import { compareResults, ResultFileError, validateResultFile } from "../../bench/compare.js";
 import { TokenForgeError } from "../../errors.js";
+import { ownerScope } from "../auth.js";
 import type { BenchmarkJobs } from "../benchmarks.js";
 import { ErrorBody } from "../schemas.js";
 
@@ -37,7 +38,8 @@ export function compareRoutes(app: FastifyInstance, jobs: BenchmarkJobs): void {
     },
     async (req) => {
       const q = req.query;
-      const [a, b] = [await side(jobs, q.a, "a"), await side(jobs, q.b, "b")];
+      const scope = ownerScope(req);
+      const [a, b] = [await side(jobs, q.a, "a", scope), await side(jobs, q.b, "b", scope)];
       const comparison = compareResults(a.file, b.file, {
         thresholdPct: q.threshold === undefined ? DEFAULT_THRESHOLD_PCT : Number(q.threshold),
         ...(q.noise_floor === undefined ? {} : { noiseFloorPct: Number(q.noise_floor) }),
@@ -48,10 +50,10 @@ export function compareRoutes(app: FastifyInstance, jobs: BenchmarkJobs): void {
 }
 
 /** One run's identity and its results in the shape of a result file; 404 unknown, 400 no results. */
-async function side(jobs: BenchmarkJobs, id: string, field: "a" | "b") {
+async function side(jobs: BenchmarkJobs, id: string, field: "a" | "b", scope: string | undefined) {
   let got: Awaited<ReturnType<BenchmarkJobs["get"]>>;
   try {
-    got = await jobs.get(id);
+    got = await jobs.get(id, scope);
   } catch (err) {
     if (err instanceof TokenForgeError && err.code === "not_found")
       throw new TokenForgeError("not_found", err.message, { field });

@@ -13,7 +13,12 @@ export function deploymentRoutes(app: FastifyInstance, deployments: Deployments)
       schema: {
         summary: "Deploy a model on a runtime (local processes or Kubernetes)",
         body: DeployRequest,
-        response: { 202: Type.Object({ id: Type.String(), status: Type.String() }), ...errors },
+        // 409: a cap of caps.ts reached (deployments, replicas, worker processes).
+        response: {
+          202: Type.Object({ id: Type.String(), status: Type.String() }),
+          409: ErrorBody,
+          ...errors,
+        },
       },
     },
     async (req, reply) => {

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import type { FastifyInstance, FastifyReply } from "fastify";
-import { parseDocument } from "yaml";
+import { parseYamlBounded } from "../../bounded-parse.js";
 import { TokenForgeError } from "../../errors.js";
 import { VERSION } from "../../version.js";
 import { readUiScript, renderUiPage, uiContentSecurityPolicy } from "../ui/page.js";
@@ -33,28 +33,33 @@ export function uiRoutes(app: FastifyInstance): void {
   );
 }
 
-/** YAML (which reads JSON too) to a plain value; every syntax problem named with its line. */
+/**
+ * YAML (which reads JSON too) to a plain value, within the bounds every config is read with (size,
+ * nesting, aliases: an alias bomb or an unresolved alias is a 400); every syntax problem named.
+ */
 export function configFromText(text: string): unknown {
-  const doc = parseDocument(text, { prettyErrors: true });
-  if (doc.errors.length > 0) {
-    const lines = doc.errors.map((e) => `  - ${e.message.split("\n")[0]!.replace(/:$/, "")}`);
-    const count = doc.errors.length === 1 ? "1 problem" : `${doc.errors.length} problems`;
+  const parsed = parseYamlBounded(text);
+  if (!parsed.ok) {
+    const lines = parsed.problems.map(
+      (p) =>
+        `  - ${p
+          .replace(/^not valid YAML: /, "")
+          .split("\n")[0]!
+          .replace(/:$/, "")}`,
+    );
+    const count = parsed.problems.length === 1 ? "1 problem" : `${parsed.problems.length} problems`;
     throw new TokenForgeError(
       "invalid_request",
       `the config is not valid YAML or JSON (${count}):\n${lines.join("\n")}`,
-      {
-        field: "config",
-      },
+      { field: "config" },
     );
   }
-  const value: unknown = doc.toJS();
+  const value = parsed.value;
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new TokenForgeError(
       "invalid_request",
       "the config must be a mapping (model, runtimes, workloads, …)",
-      {
-        field: "config",
-      },
+      { field: "config" },
     );
   }
   return value;

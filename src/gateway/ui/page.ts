@@ -35,7 +35,8 @@ export function uiContentSecurityPolicy(nonce: string): string {
     `script-src 'nonce-${nonce}'`,
     `style-src 'nonce-${nonce}'`,
     "connect-src 'self'",
-    "frame-src 'self'",
+    // blob: frames the report fetched with the tab's API key (run.ts); it stays sandboxed.
+    "frame-src 'self' blob:",
     "img-src 'self' data:",
     "base-uri 'none'",
     "form-action 'none'",

@@ -33,6 +33,8 @@ button:disabled { cursor: default; opacity: 0.5; }
 button.danger { border-color: #e8a3a0; color: var(--bad); }
 form.filters, form.compare-form { display: flex; flex-wrap: wrap; gap: 8px 16px; align-items: center; margin-bottom: 10px; }
 .actions { margin-top: 10px; }
+form.key-prompt { position: fixed; top: 16px; left: 50%; transform: translateX(-50%); z-index: 10; display: flex; flex-wrap: wrap; gap: 8px; align-items: center; max-width: 560px; background: #fff; border: 1px solid #999; border-radius: 6px; padding: 12px 16px; box-shadow: 0 4px 16px rgba(0,0,0,.2); }
+form.key-prompt p { flex-basis: 100%; margin: 0; } form.key-prompt input { flex: 1; }
 form.new-run { display: grid; gap: 8px; max-width: 640px; }
 form.new-run label { display: grid; grid-template-columns: 200px 1fr; align-items: center; gap: 8px; }
 form.new-run fieldset { display: grid; gap: 8px; border: 1px solid #d1d5db; border-radius: 4px; }

@@ -2,12 +2,14 @@
  * llama.cpp in this process through node-llama-cpp. One context holds `parallel` sequences;
  * node-llama-cpp batches every sequence with pending work into one decode call, so a new request
  * joins the running batch at the next step instead of waiting for the others to finish. The
- * engine chooses what goes into each call itself, and so counts how many sequences each carried.
+ * engine chooses what goes into each call itself (the `Stepper` below), and so counts how many
+ * sequences each carried.
  */
 import {
   type BatchItem,
   type ChatHistoryItem,
   type ChatWrapper,
+  type EvaluationPriority,
   getLlama,
   type Llama,
   type LlamaContext,
@@ -37,12 +39,12 @@ import { IncrementalDetokenizer } from "./detokenizer.js";
 const DEFAULT_MAX_CONTEXT = 4096;
 
 /**
- * Tokens per decode call. llama.cpp reserves logits for a whole batch (vocabulary × batch × 4
- * bytes: 51 MB at 128 tokens with a 100k vocabulary, 205 MB at 512), and on a CPU a prompt is
- * processed about as fast in chunks of 128 as of 512, so 128 keeps memory down at no cost
- * measured here (BENCHMARKS.md, "memory").
+ * Tokens per decode call: llama-server's physical batch (its `--ubatch-size` default). node-llama-cpp
+ * makes llama.cpp's logical and physical batch the same size, so this one number sets both the
+ * largest prompt chunk a step carries and the size of llama.cpp's compute buffers, which are then
+ * the same as llama-server's (BENCHMARKS.md, "llama-server side by side").
  */
-const DEFAULT_BATCH_SIZE = 128;
+const DEFAULT_BATCH_SIZE = 512;
 
 /**
  * Threads when the user does not choose: one. Measured on a 2-core machine (see BENCHMARKS.md,
@@ -96,23 +98,29 @@ function vocabSizeOf(model: LlamaModel): number {
 }
 
 /**
- * What one decode call processes, in the manner of node-llama-cpp's default ("maximumParallelism",
- * which it does not export): an equal share of the batch for every sequence with work, then what
- * is left to the sequences with more, highest priority first. `size` is at least `parallel`, so
- * every sequence with work is in the call.
+ * The sequence an item belongs to. node-llama-cpp does not say, so each sequence evaluates with its
+ * id + 1 as `evaluationPriority`, which nothing but the prioritization strategy reads.
  */
-function shareBatch(items: readonly BatchItem[], size: number): PrioritizedBatchItem[] {
-  const share = Math.max(1, Math.floor(size / Math.max(1, items.length)));
+const sequenceKey = (sequenceId: number): EvaluationPriority => (sequenceId + 1) as EvaluationPriority;
+
+/**
+ * What one decode call processes: an equal share of the batch for every sequence with work, then
+ * what is left to the sequences with more, in sequence order. The items go to llama.cpp in
+ * ascending sequence id. With a KV cache per sequence (how node-llama-cpp creates a context)
+ * llama.cpp splits a batch into one compute pass for each run of consecutive sequence ids
+ * (`split_equal`), and every pass reads all the weights once; node-llama-cpp adds the items in the
+ * order their sequences queued them, so a step of 8 sequences could cost up to 8 passes.
+ */
+export function shareBatch(items: readonly BatchItem[], size: number): PrioritizedBatchItem[] {
+  const ordered = [...items].sort((a, b) => a.evaluationPriority - b.evaluationPriority);
+  const share = Math.max(1, Math.floor(size / Math.max(1, ordered.length)));
   let left = size;
-  const out = items.map((item) => {
+  const out = ordered.map((item) => {
     const processAmount = Math.min(item.tokens.length, share, left);
     left -= processAmount;
     return { item, processAmount };
   });
-  const clipped = out
-    .filter((p) => p.processAmount < p.item.tokens.length)
-    .sort((a, b) => b.item.evaluationPriority - a.item.evaluationPriority);
-  for (const p of clipped) {
+  for (const p of out) {
     if (left === 0) break;
     const more = Math.min(p.item.tokens.length - p.processAmount, left);
     p.processAmount += more;
@@ -121,20 +129,100 @@ function shareBatch(items: readonly BatchItem[], size: number): PrioritizedBatch
   return out.filter((p) => p.processAmount > 0);
 }
 
+/**
+ * Keeps every decoding sequence in the same decode step. node-llama-cpp decodes in a loop: after a
+ * step it samples each sequence's token (each on its own thread-pool job, finishing at different
+ * times), hands each token back to its generation, and goes straight on to the next step with
+ * whatever has been queued by then. A generation queues its next token as soon as it has handled
+ * its last one, so those whose sampling finished first queued before the last one had its token:
+ * with 8 streams most steps carried 7, and each step then cost two compute passes instead of one
+ * (`shareBatch`). Here a generation that has handled its token waits for its turn: the turn comes,
+ * on the next event-loop turn, once no other decoding sequence is still waiting for its token, and
+ * then all of them queue together. node-llama-cpp's loop has found nothing queued by then, so it
+ * ends, and the step goes at its next dispatch with every sequence in it. A sequence still
+ * processing its prompt is not waited for: it joins the step after its first token.
+ */
+class Stepper {
+  /** Decoding sequences (past their prompt) whose next token is not back yet. */
+  private inFlight = 0;
+  private waiting: (() => void)[] = [];
+  private releaseScheduled = false;
+  /** Decode calls so far by how many sequences each carried. */
+  readonly steps = new Map<number, number>();
+
+  /** Called by node-llama-cpp before each decode call with every sequence that has work queued. */
+  readonly strategy = ({
+    items,
+    size,
+  }: {
+    items: readonly BatchItem[];
+    size: number;
+  }): PrioritizedBatchItem[] => {
+    const batch = shareBatch(items, size);
+    this.steps.set(batch.length, (this.steps.get(batch.length) ?? 0) + 1);
+    return batch;
+  };
+
+  /** Resolves when the sequence may queue its next token. */
+  turn(): Promise<void> {
+    return new Promise((resolve) => {
+      this.waiting.push(resolve);
+      this.releaseWhenStepDone();
+    });
+  }
+
+  /** A decoding sequence has queued its next token. */
+  departed(): void {
+    this.inFlight++;
+  }
+
+  /** Its token is back (or its evaluation ended). */
+  arrived(): void {
+    this.inFlight--;
+    this.releaseWhenStepDone();
+  }
+
+  private releaseWhenStepDone(): void {
+    if (this.releaseScheduled || this.inFlight > 0 || this.waiting.length === 0) return;
+    this.releaseScheduled = true;
+    setImmediate(() => {
+      this.releaseScheduled = false;
+      const released = this.waiting;
+      this.waiting = [];
+      for (const resolve of released) resolve();
+    });
+  }
+}
+
 class LlamaCppEngine implements Engine {
   private readonly slots: Slots;
   private readonly chatWrapper: ChatWrapper;
+
+  /**
+   * Every sequence of the context, made once and kept: a request takes the free one with the lowest
+   * id, so the running sequences' ids stay consecutive and a step is one compute pass (`shareBatch`).
+   */
+  private readonly freeSequences: LlamaContextSequence[];
+  /**
+   * Each sequence's id in llama.cpp. node-llama-cpp does not expose it; a new context hands out
+   * ids 0, 1, 2, … in order, and a replacement takes the id its predecessor gave back.
+   */
+  private readonly sequenceIds = new Map<LlamaContextSequence, number>();
 
   private constructor(
     private readonly llama: Llama,
     private readonly model: LlamaModel,
     private readonly context: LlamaContext,
     readonly info: EngineInfo,
-    /** Decode calls so far by how many sequences each carried (filled by the context's batching). */
-    private readonly decodeSteps: Map<number, number>,
+    private readonly stepper: Stepper,
   ) {
     this.slots = new Slots(context.totalSequences);
     this.chatWrapper = resolveChatWrapper(model);
+    this.freeSequences = Array.from({ length: context.totalSequences }, (_, id) => {
+      const sequence = context.getSequence();
+      this.sequenceIds.set(sequence, id);
+      return sequence;
+    });
   }
 
   static async load(llama: Llama, options: EngineOptions): Promise<LlamaCppEngine> {
@@ -150,20 +238,14 @@ class LlamaCppEngine implements Engine {
         { field: "context_length" },
       );
     }
-    const decodeSteps = new Map<number, number>();
+    const stepper = new Stepper();
     const context = await model.createContext({
       sequences: options.parallel,
       contextSize: contextLength,
       threads: { ideal: threads, min: threads },
       batchSize: Math.max(options.batchSize ?? DEFAULT_BATCH_SIZE, options.parallel),
-      batching: {
-        // Called once per decode call with every sequence that has work queued.
-        itemPrioritizationStrategy: ({ items, size }) => {
-          const batch = shareBatch(items, size);
-          decodeSteps.set(batch.length, (decodeSteps.get(batch.length) ?? 0) + 1);
-          return batch;
-        },
-      },
+      // Called before each decode call with every sequence that has work queued.
+      batching: { itemPrioritizationStrategy: stepper.strategy },
     });
     const release = llama.llamaCppRelease;
     const info: EngineInfo = {
@@ -186,7 +268,7 @@ class LlamaCppEngine implements Engine {
         kvCacheBytes: kvCacheBytes(model, context.contextSize * context.totalSequences),
       },
     };
-    return new LlamaCppEngine(llama, model, context, info, decodeSteps);
+    return new LlamaCppEngine(llama, model, context, info, stepper);
   }
 
   tokenize(prompt: PromptInput): number[] {
@@ -230,15 +312,11 @@ class LlamaCppEngine implements Engine {
       );
     }
     const release = await this.slots.acquire(request.signal);
-    let sequence: LlamaContextSequence;
-    try {
-      sequence = await this.freeSequence(request.signal);
-    } catch (err) {
-      release();
-      throw err;
-    }
+    // A slot is held, so a sequence is free: each returns to the pool before its slot is released.
+    const sequence = this.takeSequence();
     const cellsInUse = () => sequence.nextTokenIndex;
     this.liveSequences.add(cellsInUse);
+    let tokens: AsyncGenerator<Token> | undefined;
     try {
       yield { type: "admitted" };
       const detok = new IncrementalDetokenizer(this.model);
@@ -247,15 +325,30 @@ class LlamaCppEngine implements Engine {
       let unreported = 0;
       let reason: FinishReason = "length";
       let stringStop = false;
-      const tokens = sequence.evaluate(promptTokens as Token[], {
+      tokens = sequence.evaluate(promptTokens as Token[], {
         temperature: request.temperature,
         topP: request.topP,
         topK: 0,
         seed: request.seed ?? Math.floor(Math.random() * 2 ** 31),
         // EOG tokens are yielded so that ignore_eos can keep going and the others can stop on them.
         yieldEogToken: true,
+        evaluationPriority: sequenceKey(this.sequenceIds.get(sequence) ?? 0),
       });
-      for await (const token of tokens) {
+      for (;;) {
+        let next: IteratorResult<Token>;
+        if (generated === 0) {
+          next = await tokens.next();
+        } else {
+          await this.stepper.turn();
+          this.stepper.departed();
+          try {
+            next = await tokens.next();
+          } finally {
+            this.stepper.arrived();
+          }
+        }
+        if (next.done) break;
+        const token = next.value;
         generated++;
         unreported++;
         if (!request.ignoreEos && this.model.isEogToken(token)) {
@@ -290,8 +383,18 @@ class LlamaCppEngine implements Engine {
       };
     } finally {
       this.liveSequences.delete(cellsInUse);
-      sequence.dispose();
-      release();
+      try {
+        await tokens?.return(undefined);
+        await sequence.clearHistory();
+        this.freeSequences.push(sequence);
+      } catch {
+        // A sequence whose cache could not be cleared is not reused: a fresh one takes its place
+        // once node-llama-cpp has reclaimed its id.
+        sequence.dispose();
+        void this.replaceSequence(sequence);
+      } finally {
+        release();
+      }
     }
   }
 
@@ -304,25 +407,35 @@ class LlamaCppEngine implements Engine {
       running: this.slots.running,
       waiting: this.slots.waiting,
       kvCacheUsage: cells > 0 ? used / cells : 0,
-      decodeSteps: Object.fromEntries(this.decodeSteps),
+      decodeSteps: Object.fromEntries(this.stepper.steps),
     };
   }
 
   /** node-llama-cpp does not list a context's sequences, so the engine tracks the ones it handed out. */
   private readonly liveSequences = new Set<() => number>();
 
-  /**
-   * A sequence for a request that holds a slot. node-llama-cpp returns a disposed sequence's id
-   * asynchronously (under its context lock), so right after another request released its slot
-   * the id may not be back yet: wait for it rather than fail with "No sequences left".
-   */
-  private async freeSequence(signal: AbortSignal): Promise<LlamaContextSequence> {
-    for (let spins = 0; this.context.sequencesLeft === 0; spins++) {
-      if (signal.aborted)
-        throw new TokenForgeError("engine_error", "request aborted while waiting for a sequence");
-      await new Promise((r) => (spins < 64 ? setImmediate(r) : setTimeout(r, 1)));
+  /** The free sequence with the lowest id. */
+  private takeSequence(): LlamaContextSequence {
+    const id = (s: LlamaContextSequence) => this.sequenceIds.get(s) ?? 0;
+    let best = 0;
+    for (let i = 1; i < this.freeSequences.length; i++) {
+      if (id(this.freeSequences[i]!) < id(this.freeSequences[best]!)) best = i;
     }
-    return this.context.getSequence();
+    const [sequence] = this.freeSequences.splice(best, 1);
+    if (sequence === undefined) throw new TokenForgeError("engine_error", "no free sequence for a held slot");
+    return sequence;
+  }
+
+  private async replaceSequence(disposed: LlamaContextSequence): Promise<void> {
+    const id = this.sequenceIds.get(disposed) ?? 0;
+    this.sequenceIds.delete(disposed);
+    for (let tries = 0; tries < 1000 && this.context.sequencesLeft === 0; tries++) {
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    if (this.context.sequencesLeft === 0) return;
+    const sequence = this.context.getSequence();
+    this.sequenceIds.set(sequence, id);
+    this.freeSequences.push(sequence);
   }
 
   async close(): Promise<void> {

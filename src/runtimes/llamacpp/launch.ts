@@ -7,11 +7,11 @@ import { TokenForgeError } from "../../errors.js";
 import { isQuant, QUANTS } from "../../models/quantize.js";
 import { parseModelRef, SYNTHETIC_PREFIX } from "../../models/reference.js";
 import type { ContainerContext, ContainerSpec, LaunchRequest, SettingWarning } from "../../spec/runtime.js";
-import { hasFlag, refuseOwnedFlags } from "../flags.js";
+import { BACKEND_OWNED_FLAGS, hasFlag, refuseOwnedFlags } from "../flags.js";
 
 export const LLAMACPP = "llamacpp";
-/** Set from the launch itself. */
-export const LLAMACPP_OWNED_FLAGS = ["--runtime", "--model", "--host", "--port"] as const;
+/** Set from the launch itself: the worker command's engine, where it listens and what it serves. */
+export const LLAMACPP_OWNED_FLAGS = ["--runtime", ...BACKEND_OWNED_FLAGS] as const;
 const WORKER_CACHE = "/var/cache/tokenforge";
 
 /** The worker command's arguments after the CLI's own (`worker --runtime llamacpp --model …`). */

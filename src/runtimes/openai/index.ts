@@ -6,6 +6,7 @@
  */
 import { TokenForgeError } from "../../errors.js";
 import type { RuntimeDefinition } from "../../spec/runtime.js";
+import { BACKEND_OWNED_FLAGS, refuseOwnedFlags } from "../flags.js";
 import { WORKER_HEALTH } from "../worker-protocol.js";
 
 export function openaiRuntime(): RuntimeDefinition {
@@ -14,7 +15,10 @@ export function openaiRuntime(): RuntimeDefinition {
     name: "openai",
     description:
       "any OpenAI-compatible server already running (TGI, SGLang, llama.cpp server, Ollama /v1, hosted APIs): attach only, with an API key from an environment variable",
-    localProcess: () => {
+    // Never launched, but engine arguments that name a server's address or model are refused as
+    // for every runtime, before the attach-only answer.
+    localProcess: ({ extraArgs }) => {
+      refuseOwnedFlags("openai", extraArgs, BACKEND_OWNED_FLAGS);
       throw new TokenForgeError(
         "invalid_request",
         'runtime "openai" only attaches to a server that is already running and cannot be deployed: ' +
@@ -22,7 +26,7 @@ export function openaiRuntime(): RuntimeDefinition {
         { field: "runtime" },
       );
     },
-    ownedFlags: [],
+    ownedFlags: BACKEND_OWNED_FLAGS,
     health: WORKER_HEALTH,
   };
 }

@@ -12,8 +12,9 @@ export function jsonInner(s: string): string {
   return /^[\w.:-]*$/.test(s) ? s : JSON.stringify(s).slice(1, -1);
 }
 
-export function usageJson(prompt: number, completion: number): string {
-  return `{"prompt_tokens":${prompt},"completion_tokens":${completion},"total_tokens":${prompt + completion}}`;
+export function usageJson(prompt: number, completion: number, reasoning?: number): string {
+  const details = reasoning ? `,"completion_tokens_details":{"reasoning_tokens":${reasoning}}` : "";
+  return `{"prompt_tokens":${prompt},"completion_tokens":${completion},"total_tokens":${prompt + completion}${details}}`;
 }
 
 const choice = (inner: string, finish: string | null): string =>
@@ -30,6 +31,9 @@ export class ChunkTexts {
   readonly midChat: string;
   /** A chat reply's first chunk when no leading chunks were written: it carries the role. */
   readonly firstChat: string;
+  /** A chat chunk of reasoning (`delta.reasoning_content`), with and without the role. */
+  readonly midReasoning: string;
+  readonly firstReasoning: string;
   /** The leading chunks written before the first token: an empty text (completions). */
   readonly leadCmpl: readonly string[];
   /** The leading chunks of chat: a role-only delta, an empty-content delta, a reasoning_content delta. */
@@ -45,6 +49,8 @@ export class ChunkTexts {
     this.midCmpl = cmplChoice(fullText, null);
     this.midChat = chatChoice(fullText, false, null);
     this.firstChat = chatChoice(fullText, true, null);
+    this.midReasoning = choice(`"delta":{"reasoning_content":"${fullText}"}`, null);
+    this.firstReasoning = choice(`"delta":{"role":"assistant","reasoning_content":"${fullText}"}`, null);
     this.leadCmpl = [cmplChoice("", null)];
     this.leadChat = [
       choice(`"delta":{"role":"assistant"}`, null),

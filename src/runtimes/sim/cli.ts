@@ -20,6 +20,7 @@ const USAGE = `Usage: sim [flags]
   --model ID             model id served (default sim)
   --leading-empty-chunk  send empty/role/reasoning-only chunks before the first token
   --usage-skew N         add N to the completion_tokens reported in usage (default 0)
+  --reasoning-tokens N   chat streams: the first N tokens of a reply as reasoning_content deltas
   --error-every N        answer every Nth generation request with a 500
   --max-model-len N      context length (default 131072)
   --no-ground-truth      keep no ground-truth records (for throughput runs)
@@ -75,6 +76,7 @@ function parseSimArgs(argv: string[]): SimOptions | "help" {
         model: { type: "string" },
         "leading-empty-chunk": { type: "boolean" },
         "usage-skew": { type: "string" },
+        "reasoning-tokens": { type: "string" },
         "error-every": { type: "string" },
         "max-model-len": { type: "string" },
         "no-ground-truth": { type: "boolean" },
@@ -103,6 +105,7 @@ function parseSimArgs(argv: string[]): SimOptions | "help" {
     model: values.model as string | undefined,
     leadingEmptyChunk: values["leading-empty-chunk"] === true,
     usageSkew: numberFlag(values, "usage-skew", "int"),
+    reasoningTokens: numberFlag(values, "reasoning-tokens", "ms"),
     errorEvery: numberFlag(values, "error-every", "count"),
     maxModelLen: numberFlag(values, "max-model-len", "count"),
     recordGroundTruth: values["no-ground-truth"] !== true,

@@ -38,6 +38,9 @@ export class Generation {
   readonly nChunks: number;
   readonly lastK: number;
   readonly finish: string;
+  /** Chat streams: chunks sent as reasoning first, and the reasoning tokens they carry (usage). */
+  readonly reasoningChunks: number;
+  readonly reasoning: number | undefined;
   readonly tokenMs: number[] | undefined;
   firstTokenMs: number | undefined;
 
@@ -58,6 +61,8 @@ export class Generation {
     this.nChunks = Math.ceil(n / K);
     this.lastK = n - (this.nChunks - 1) * K;
     this.finish = n >= plan.maxTokens ? "length" : "stop";
+    this.reasoningChunks = plan.chat ? Math.min(Math.ceil(o.reasoningTokens / K), this.nChunks - 1) : 0;
+    this.reasoning = this.reasoningChunks > 0 ? this.reasoningChunks * K : undefined;
     this.tokenMs = o.recordGroundTruth && plan.stream ? [] : undefined;
     this.target = receivedMs;
     // With a performance model the delays are all 0 and the engine's steps time the tokens.
@@ -101,12 +106,14 @@ export class Generation {
     const role = i === 0 && plan.chat && !o.leadingEmptyChunk;
     let choices: string;
     if (last) choices = texts.last(plan.chat, this.lastK, role, this.finish);
+    else if (plan.chat && i < this.reasoningChunks)
+      choices = role ? texts.firstReasoning : texts.midReasoning;
     else if (role) choices = texts.firstChat;
     else choices = plan.chat ? texts.midChat : texts.midCmpl;
     let tail = "}\n\n";
     if (plan.continuousUsage) {
       const done = last ? this.n + o.usageSkew : (i + 1) * o.tokensPerChunk;
-      tail = `,"usage":${usageJson(plan.promptTokens, done)}}\n\n`;
+      tail = `,"usage":${usageJson(plan.promptTokens, done, last ? this.reasoning : undefined)}}\n\n`;
     }
     res.write(this.pre + choices + tail);
     const now = performance.now();
@@ -115,7 +122,9 @@ export class Generation {
     this.i = i + 1;
     if (last) {
       if (plan.includeUsage)
-        res.write(`${this.pre}[],"usage":${usageJson(plan.promptTokens, this.n + o.usageSkew)}}\n\n`);
+        res.write(
+          `${this.pre}[],"usage":${usageJson(plan.promptTokens, this.n + o.usageSkew, this.reasoning)}}\n\n`,
+        );
       res.end(DONE);
       this.end(performance.now(), false);
     }

@@ -5,11 +5,12 @@
  * exercised without an engine.
  */
 import type { RuntimeDefinition } from "../../spec/runtime.js";
-import { refuseOwnedFlags } from "../flags.js";
+import { BACKEND_OWNED_FLAGS, refuseOwnedFlags } from "../flags.js";
 import { quantNotApplied } from "../warnings.js";
 import { WORKER_HEALTH, WORKER_METRICS } from "../worker-protocol.js";
 
-const OWNED = ["--host", "--port", "--model"] as const;
+/** `tokenforge sim` (node:util parseArgs) takes no abbreviations; `--model` is the id it serves. */
+const OWNED = BACKEND_OWNED_FLAGS;
 
 export function simRuntime(cli: { command: string; args: string[] }): RuntimeDefinition {
   return {

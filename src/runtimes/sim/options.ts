@@ -27,6 +27,12 @@ export interface SimOptions {
   leadingEmptyChunk?: boolean;
   /** Added to the completion_tokens reported in usage (to test mismatch detection). Default 0. */
   usageSkew?: number;
+  /**
+   * Chat streams: the first this many tokens of a reply are reasoning, streamed as
+   * `delta.reasoning_content` (a reasoning model's thinking) and counted in usage's
+   * `completion_tokens_details.reasoning_tokens`; at least the last chunk stays an answer. Default 0.
+   */
+  reasoningTokens?: number;
   /** Every Nth generation request (1-based count) answers 500 with an OpenAI error body. */
   errorEvery?: number;
   /** Keep a ground-truth record per generation request. Default true. */
@@ -71,6 +77,7 @@ export function resolveOptions(opts: SimOptions) {
     model: opts.model ?? "sim",
     leadingEmptyChunk: opts.leadingEmptyChunk ?? false,
     usageSkew: num("usageSkew", opts.usageSkew, 0, Number.MIN_SAFE_INTEGER, true),
+    reasoningTokens: num("reasoningTokens", opts.reasoningTokens, 0, 0, true),
     errorEvery: opts.errorEvery === undefined ? 0 : num("errorEvery", opts.errorEvery, 0, 0, true),
     recordGroundTruth: opts.recordGroundTruth ?? true,
     writeEach: opts.writeEach ?? false,

@@ -8,7 +8,7 @@
 import { readFileSync } from "node:fs";
 import { type Static, Type } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
-import { parse as parseYaml } from "yaml";
+import { parseJsonBounded, parseYamlBounded } from "../../bounded-parse.js";
 import { TokenForgeError } from "../../errors.js";
 
 export const PERF_SCHEMA = "tokenforge.sim.perf/v1";
@@ -186,18 +186,15 @@ export function loadPerfModel(pathOrJson: string): PerfModel {
       );
     }
   }
-  let raw: unknown;
-  try {
-    raw = inline ? JSON.parse(text) : parseYaml(text);
-  } catch (err) {
+  // Within the bounds every config is read with: size, nesting, YAML aliases.
+  const parsed = inline ? parseJsonBounded(text) : parseYamlBounded(text);
+  if (!parsed.ok) {
+    const why = parsed.problems.join("; ").replace(/^not valid (JSON|YAML): /, "");
     throw new PerfModelError([
-      {
-        path: "perf",
-        message: `is not valid ${inline ? "JSON" : "JSON or YAML"}: ${(err as Error).message}`,
-      },
+      { path: "perf", message: `is not valid ${inline ? "JSON" : "JSON or YAML"}: ${why}` },
     ]);
   }
-  return toPerfModel(raw);
+  return toPerfModel(parsed.value);
 }
 
 /** One line describing a model, for logs and tables. */

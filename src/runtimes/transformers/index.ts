@@ -5,7 +5,7 @@
  */
 import { fileURLToPath } from "node:url";
 import type { RuntimeDefinition, SettingWarning } from "../../spec/runtime.js";
-import { hasFlag, refuseOwnedFlags } from "../flags.js";
+import { BACKEND_OWNED_FLAGS, hasFlag, refuseOwnedFlags } from "../flags.js";
 import { quantNotApplied } from "../warnings.js";
 import { WORKER_HEALTH, WORKER_METRICS } from "../worker-protocol.js";
 
@@ -24,17 +24,23 @@ export interface TransformersRuntimeOptions {
   workerPath?: string;
 }
 
+/**
+ * Set from the launch: where the worker listens, what it loads and the name it serves it under
+ * (server.py's `--served-model-name`, which clients and the gateway route by). The worker parses
+ * with argparse, which also reads abbreviations (`--po`); flags.ts refuses those too.
+ */
+const OWNED = [...BACKEND_OWNED_FLAGS, "--served-model-name"] as const;
+
 export function transformersRuntime(opts: TransformersRuntimeOptions = {}): RuntimeDefinition {
   const python = opts.python ?? "python3";
   const workerPath = opts.workerPath ?? TRANSFORMERS_WORKER_PATH;
-  const owned = ["--model", "--host", "--port"] as const;
   return {
     specificationVersion: "v1",
     name: "transformers",
     description:
       "Hugging Face Transformers on PyTorch in a Python worker (GPU when present; requests queued FIFO)",
     localProcess: ({ model, quant, port, host, extraArgs }) => {
-      refuseOwnedFlags("transformers", extraArgs, owned);
+      refuseOwnedFlags("transformers", extraArgs, OWNED);
       const warnings: SettingWarning[] = [];
       const dtype = quant === undefined ? [] : dtypeArgs(quant, extraArgs, warnings);
       return {
@@ -45,7 +51,7 @@ export function transformersRuntime(opts: TransformersRuntimeOptions = {}): Runt
         warnings,
       };
     },
-    ownedFlags: owned,
+    ownedFlags: OWNED,
     health: WORKER_HEALTH,
     metrics: WORKER_METRICS,
   };

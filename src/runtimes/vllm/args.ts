@@ -6,6 +6,7 @@
 import { TokenForgeError } from "../../errors.js";
 import { isQuant } from "../../models/quantize.js";
 import { SYNTHETIC_PREFIX } from "../../models/reference.js";
+import { BACKEND_OWNED_FLAGS, refuseOwnedFlags } from "../flags.js";
 
 /** The one pinned vLLM image (the Kubernetes container's default). */
 export const VLLM_IMAGE = "vllm/vllm-openai:v0.11.0";
@@ -94,9 +95,11 @@ const SPEC_FLAGS: Readonly<Record<string, keyof VllmSpec>> = {
   "--quantization": "quant",
 };
 const ALIASES: Readonly<Record<string, string>> = { "-tp": "--tensor-parallel-size", "-q": "--quantization" };
-/** Set by TokenForge from the launch itself. */
-export const VLLM_OWNED_FLAGS = ["--model", "--host", "--port", "--served-model-name"] as const;
-const RESERVED: readonly string[] = VLLM_OWNED_FLAGS;
+/**
+ * Set by TokenForge from the launch itself: where the server listens (`--uds` would make it
+ * listen on a socket instead), what it loads and the name it serves it under.
+ */
+export const VLLM_OWNED_FLAGS = [...BACKEND_OWNED_FLAGS, "--served-model-name", "--uds"] as const;
 
 export interface VllmSpec {
   /** Hugging Face id or a path vLLM can load. */
@@ -117,13 +120,13 @@ function refuse(message: string, field = "engine_args"): never {
 
 /** Checks engine args against the allow-list; returns them unchanged. */
 export function checkEngineArgs(engineArgs: readonly string[], spec: Partial<VllmSpec> = {}): string[] {
+  refuseOwnedFlags("vllm", engineArgs, VLLM_OWNED_FLAGS);
   for (let i = 0; i < engineArgs.length; i++) {
     const arg = engineArgs[i]!;
     if (!arg.startsWith("-")) refuse(`engine_args: "${arg}" is not a flag (values follow their flag)`);
     const eq = arg.indexOf("=");
     const raw = eq < 0 ? arg : arg.slice(0, eq);
     const flag = ALIASES[raw] ?? raw;
-    if (RESERVED.includes(flag)) refuse(`engine_args may not set ${raw}: TokenForge sets it from the launch`);
     const specField = Object.hasOwn(SPEC_FLAGS, flag) ? SPEC_FLAGS[flag] : undefined;
     const kind =
       specField !== undefined ? "value" : Object.hasOwn(ENGINE_FLAGS, flag) ? ENGINE_FLAGS[flag] : undefined;
@@ -158,6 +161,8 @@ function positive(name: keyof VllmSpec, v: number | undefined, max = Number.POSI
 
 /** `serve MODEL` and the flags for `spec` (host and port are the launcher's). */
 export function vllmArgs(spec: VllmSpec): string[] {
+  // Owned flags first, as every runtime refuses them before anything else.
+  refuseOwnedFlags("vllm", spec.engineArgs, VLLM_OWNED_FLAGS);
   if (spec.model.startsWith(SYNTHETIC_PREFIX)) {
     refuse(
       `model "${spec.model}": vllm loads a Hugging Face id or a path, not a synthetic model (for random weights give a Hugging Face id and --load-format dummy in engine_args)`,

@@ -84,6 +84,25 @@ ALTER TABLE runs ADD CONSTRAINT runs_status_check
 ALTER TABLE deployments ADD COLUMN owner_run text;
 `,
   },
+  {
+    version: 3,
+    name: "API keys, the key that started a run",
+    sql: `
+-- Only the SHA-256 of a key's secret is kept: the secret itself is shown once, at creation.
+CREATE TABLE api_keys (
+  id text PRIMARY KEY CHECK (length(id) BETWEEN 1 AND 64),
+  name text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
+  role text NOT NULL CHECK (role IN ('admin', 'user')),
+  hash text NOT NULL UNIQUE CHECK (hash ~ '^[0-9a-f]{64}$'),
+  created_at timestamptz NOT NULL,
+  revoked_at timestamptz,
+  last_used_at timestamptz
+);
+-- The API key that started a run (absent for runs started without keys, or before keys existed).
+ALTER TABLE runs ADD COLUMN owner text;
+CREATE INDEX runs_owner_idx ON runs (owner, created_at DESC);
+`,
+  },
 ];
 
 /** Any constant: the key of the advisory lock that serializes migrations on one database. */

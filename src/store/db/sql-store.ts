@@ -7,6 +7,7 @@
 import { TokenForgeError } from "../../errors.js";
 import type { DeploymentSpec, DeploymentState } from "../../spec/deployment.js";
 import type {
+  ApiKeyRow,
   ArtifactRow,
   DeploymentRow,
   ResultRow,
@@ -15,6 +16,7 @@ import type {
   RunStatus,
   Store,
 } from "../../spec/store.js";
+import { insertApiKey, revokeApiKey, selectApiKeys, touchApiKeys } from "./api-keys.js";
 import type { Db } from "./db.js";
 import { migrate } from "./migrations.js";
 import { type ErrorContext, toStoreError } from "./sql-errors.js";
@@ -59,6 +61,7 @@ interface RunRecord {
   started_at: unknown;
   finished_at: unknown;
   error: string | null;
+  owner: string | null;
 }
 
 interface ResultRecord {
@@ -79,9 +82,9 @@ interface ArtifactRecord {
 
 const DEPLOYMENT_COLUMNS = "spec, state, created_at, updated_at, last_error, owner_run";
 const RUN_COLUMNS =
-  "id, status, model, runtimes, config, seed, environment, created_at, started_at, finished_at, error";
+  "id, status, model, runtimes, config, seed, environment, created_at, started_at, finished_at, error, owner";
 
-type RunPatch = Partial<Omit<RunRow, "id" | "createdAt">>;
+type RunPatch = Partial<Omit<RunRow, "id" | "createdAt" | "owner">>;
 
 /** How each field of a run patch is checked and which column it sets (`::text::jsonb` for JSON). */
 const RUN_PATCH: { [K in keyof Required<RunPatch>]: { column: string; encode: (v: unknown) => unknown } } = {
@@ -180,11 +183,12 @@ export class SqlStore implements Store {
       optionalIsoTime(row.startedAt, "startedAt"),
       optionalIsoTime(row.finishedAt, "finishedAt"),
       optionalText(row.error, "error"),
+      optionalText(row.owner, "owner"),
     ];
     await this.guard({ what: `creating run "${id}"`, conflict: `run "${id}" already exists` }, () =>
       this.db.query(
         `INSERT INTO runs (${RUN_COLUMNS}) VALUES ($1, $2, $3, $4::text::jsonb, $5::text::jsonb, $6,
-           $7::text::jsonb, $8::text::timestamptz, $9::text::timestamptz, $10::text::timestamptz, $11)`,
+           $7::text::jsonb, $8::text::timestamptz, $9::text::timestamptz, $10::text::timestamptz, $11, $12)`,
         params,
       ),
     );
@@ -242,6 +246,10 @@ export class SqlStore implements Store {
     if (filter.status !== undefined) {
       params.push(oneOf(filter.status, RUN_STATUSES, "status"));
       where.push(`status = $${params.length}`);
+    }
+    if (filter.owner !== undefined) {
+      params.push(filter.owner);
+      where.push(`owner = $${params.length}`);
     }
     const limit = filter.limit === undefined ? DEFAULT_RUN_LIMIT : safeInteger(filter.limit, "limit", 1);
     if (limit > MAX_RUN_LIMIT) {
@@ -352,6 +360,23 @@ export class SqlStore implements Store {
     }));
   }
 
+  async createApiKey(row: ApiKeyRow): Promise<void> {
+    const ctx = { what: `creating API key "${row.id}"`, conflict: `API key "${row.id}" already exists` };
+    await this.guard(ctx, () => insertApiKey(this.db, row));
+  }
+
+  async listApiKeys(): Promise<ApiKeyRow[]> {
+    return this.guard({ what: "listing API keys" }, () => selectApiKeys(this.db));
+  }
+
+  async revokeApiKey(id: string, at: string): Promise<ApiKeyRow | undefined> {
+    return this.guard({ what: `revoking API key "${id}"` }, () => revokeApiKey(this.db, id, at));
+  }
+
+  async touchApiKeys(ids: readonly string[], at: string): Promise<void> {
+    await this.guard({ what: "recording API key use" }, () => touchApiKeys(this.db, ids, at));
+  }
+
   async close(): Promise<void> {
     await this.guard({ what: "closing the store" }, () => this.db.close());
   }
@@ -391,5 +416,6 @@ function toRun(r: RunRecord): RunRow {
     ...(startedAt === undefined ? {} : { startedAt }),
     ...(finishedAt === undefined ? {} : { finishedAt }),
     ...(r.error === null ? {} : { error: r.error }),
+    ...(r.owner === null ? {} : { owner: r.owner }),
   };
 }

@@ -1,11 +1,15 @@
 /**
  * POST /v1/completions and /v1/chat/completions: runs one generation, streamed or whole, and
  * records its timings. A client that goes away aborts the generation, which frees its sequence.
+ * Admission (gate.ts) runs before the body is read; with a queue-time budget, a request still
+ * waiting for a sequence when the budget runs out is taken out of the queue and refused with 429.
  */
 import { randomUUID } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type { Engine, FinishReason, Usage } from "../../spec/engine.js";
+import { isTokenForgeError, TokenForgeError } from "../../errors.js";
+import type { Engine, FinishReason, StreamEvent, Usage } from "../../spec/engine.js";
 import type { EngineHolder } from "../engine-holder.js";
+import type { WorkerGate } from "../gate.js";
 import { type Endpoint, prepareRequest } from "../generation-request.js";
 import type { WorkerMetrics } from "../metrics.js";
 import { ShapeWriter } from "../openai-shapes.js";
@@ -16,6 +20,7 @@ import { requireEngine } from "./ready.js";
 interface Deps {
   holder: EngineHolder;
   metrics: WorkerMetrics;
+  gate: WorkerGate;
 }
 
 /** Observes one request's timings as its events arrive. */
@@ -57,11 +62,21 @@ async function handle(
   reply: FastifyReply,
 ): Promise<unknown> {
   const engine: Engine = requireEngine(deps.holder);
-  const prepared = prepareRequest(
-    engine,
-    endpoint,
-    request.body as CompletionRequest | ChatCompletionRequest,
-  );
+  const limits = deps.gate.limits(engine);
+  let prepared: ReturnType<typeof prepareRequest>;
+  try {
+    prepared = prepareRequest(
+      engine,
+      endpoint,
+      request.body as CompletionRequest | ChatCompletionRequest,
+      limits,
+    );
+  } catch (err) {
+    if (isTokenForgeError(err) && err.code === "payload_too_large")
+      deps.gate.count(engine, "prompt_too_large");
+    throw err;
+  }
+  const ticket = deps.gate.ticket(request);
   const abort = new AbortController();
   const onClose = () => {
     if (!reply.raw.writableEnded) abort.abort(new Error("client disconnected"));
@@ -70,26 +85,55 @@ async function handle(
   const prefix = endpoint === "chat" ? "chatcmpl-" : "cmpl-";
   const shapes = new ShapeWriter(endpoint, prefix + randomUUID().replaceAll("-", ""), engine.info.model);
   const timer = new RequestTimer(deps.metrics, { model_name: engine.info.model });
+  const queueDeadline = armQueueDeadline(limits.maxQueueMs, abort);
+  const onAdmitted = () => {
+    clearTimeout(queueDeadline?.timer);
+    ticket?.started();
+    timer.admitted();
+  };
   const events = engine.generate({ ...prepared.engineRequest, signal: abort.signal });
+  /** A failure before the reply started: a queue deadline is a counted 429, the rest as they are. */
+  const failed = (err: unknown): never => {
+    clearTimeout(queueDeadline?.timer);
+    reply.raw.off("close", onClose);
+    if (queueDeadline !== undefined && err === queueDeadline.error) {
+      deps.gate.count(engine, "queue_timeout");
+      reply.header("retry-after", "1");
+    }
+    throw err;
+  };
 
   if (!prepared.stream) {
     let text = "";
-    for await (const ev of events) {
-      if (ev.type === "admitted") timer.admitted();
-      else if (ev.type === "text") {
-        timer.tokens();
-        text += ev.text;
-      } else {
-        timer.finished(ev.reason, ev.usage);
-        return shapes.full(text, ev.reason, ev.usage);
+    try {
+      for await (const ev of events) {
+        if (ev.type === "admitted") onAdmitted();
+        else if (ev.type === "text") {
+          timer.tokens();
+          text += ev.text;
+        } else {
+          timer.finished(ev.reason, ev.usage);
+          return shapes.full(text, ev.reason, ev.usage);
+        }
       }
+    } catch (err) {
+      return failed(err);
+    } finally {
+      clearTimeout(queueDeadline?.timer);
+      reply.raw.off("close", onClose);
     }
     throw new Error("generation ended without a finish event");
   }
 
-  // Errors found before generation starts (queue abort, context checks) still get a JSON reply.
+  // Errors found before generation starts (queue abort, queue deadline, context checks) still
+  // get a JSON reply.
   const iterator = events[Symbol.asyncIterator]();
-  const first = await iterator.next();
+  let first: IteratorResult<StreamEvent>;
+  try {
+    first = await iterator.next();
+  } catch (err) {
+    return failed(err);
+  }
   reply.hijack();
   const sse = new SseWriter(reply.raw);
   sse.open();
@@ -102,7 +146,7 @@ async function handle(
       : undefined;
     while (!next.done) {
       const ev = next.value;
-      if (ev.type === "admitted") timer.admitted();
+      if (ev.type === "admitted") onAdmitted();
       else if (ev.type === "text") {
         timer.tokens();
         if (running) running.completionTokens += ev.tokens;
@@ -120,6 +164,7 @@ async function handle(
     const message = err instanceof Error ? err.message : String(err);
     sse.send({ error: { message, type: "server_error", param: null, code: "engine_error" } });
   } finally {
+    clearTimeout(queueDeadline?.timer);
     sse.done();
     reply.raw.off("close", onClose);
     // Leaving the loop early must still run the engine's cleanup, which frees the sequence.
@@ -128,11 +173,27 @@ async function handle(
   return reply;
 }
 
+/** Aborts a request still waiting for a sequence after `ms`, with the 429 it is answered with. */
+function armQueueDeadline(
+  ms: number | undefined,
+  abort: AbortController,
+): { timer: NodeJS.Timeout; error: TokenForgeError } | undefined {
+  if (ms === undefined) return undefined;
+  const error = new TokenForgeError(
+    "over_capacity",
+    `over capacity: no sequence became free within the ${ms} ms queue budget (--max-queue-ms); retry later`,
+  );
+  const timer = setTimeout(() => abort.abort(error), ms);
+  return { timer, error };
+}
+
 export function generateRoutes(app: FastifyInstance, deps: Deps): void {
-  app.post("/v1/completions", { schema: { body: CompletionRequest } }, (req, reply) =>
+  // Admission runs on arrival, before the body is read or parsed.
+  const onRequest = deps.gate.admit;
+  app.post("/v1/completions", { schema: { body: CompletionRequest }, onRequest }, (req, reply) =>
     handle("completions", deps, req, reply),
   );
-  app.post("/v1/chat/completions", { schema: { body: ChatCompletionRequest } }, (req, reply) =>
+  app.post("/v1/chat/completions", { schema: { body: ChatCompletionRequest }, onRequest }, (req, reply) =>
     handle("chat", deps, req, reply),
   );
 }

@@ -2,7 +2,9 @@
 import type { FastifyInstance } from "fastify";
 import type { Engine } from "../../spec/engine.js";
 import type { EngineHolder } from "../engine-holder.js";
-import { checkModel, messagesOf } from "../generation-request.js";
+import type { WorkerGate } from "../gate.js";
+import { checkModel, checkPromptBytes, messagesOf } from "../generation-request.js";
+import { limitsBody } from "../limits.js";
 import type { WorkerMetrics } from "../metrics.js";
 import { TokenizeRequest } from "../schemas.js";
 import { requireEngine } from "./ready.js";
@@ -10,10 +12,11 @@ import { requireEngine } from "./ready.js";
 interface Deps {
   holder: EngineHolder;
   metrics: WorkerMetrics;
+  gate: WorkerGate;
   startedAt: number;
 }
 
-function healthBody(engine: Engine) {
+function healthBody(engine: Engine, gate: WorkerGate) {
   const stats = engine.stats();
   return {
     status: "ready",
@@ -22,6 +25,7 @@ function healthBody(engine: Engine) {
     waiting: stats.waiting,
     kv_cache_usage: stats.kvCacheUsage,
     ...(stats.decodeSteps === undefined ? {} : { decode_steps: stats.decodeSteps }),
+    limits: limitsBody(gate.limits(engine)),
   };
 }
 
@@ -30,7 +34,7 @@ export function infoRoutes(app: FastifyInstance, deps: Deps): void {
     const state = deps.holder.state;
     switch (state.status) {
       case "ready":
-        return { ...healthBody(state.engine), load_seconds: state.loadSeconds };
+        return { ...healthBody(state.engine, deps.gate), load_seconds: state.loadSeconds };
       case "loading":
         reply.code(503).header("retry-after", "1");
         return { status: "loading", since: new Date(state.since).toISOString() };
@@ -61,6 +65,15 @@ export function infoRoutes(app: FastifyInstance, deps: Deps): void {
   app.post("/tokenize", { schema: { body: TokenizeRequest } }, async (req) => {
     const engine = requireEngine(deps.holder);
     const body = req.body as TokenizeRequest;
+    const maxBytes = deps.gate.limits(engine).maxPromptBytes;
+    if ("content" in body) checkPromptBytes([body.content], "content", maxBytes);
+    else if ("messages" in body)
+      checkPromptBytes(
+        messagesOf(body.messages).map((m) => m.content),
+        "messages",
+        maxBytes,
+      );
+    else checkPromptBytes([body.prompt], "prompt", maxBytes);
     if ("content" in body) return { tokens: engine.tokenize({ kind: "text", text: body.content }) };
     checkModel(engine, body.model);
     const tokens =

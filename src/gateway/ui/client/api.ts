@@ -16,9 +16,76 @@ export class ApiError extends Error {
   }
 }
 
+/** Where the API key lives: this tab only, gone when it closes (never localStorage, never a cookie). */
+const KEY_ITEM = "tokenforge.apiKey";
+
+/** The API key this tab sends, when it has one. */
+export function apiKey(): string | undefined {
+  try {
+    return sessionStorage.getItem(KEY_ITEM) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function keepApiKey(key: string | undefined): void {
+  try {
+    if (key) sessionStorage.setItem(KEY_ITEM, key);
+    else sessionStorage.removeItem(KEY_ITEM);
+  } catch {
+    // Storage refused (private mode): the key lasts until the page reloads.
+  }
+}
+
+function withKey(headers: Record<string, string>): Record<string, string> {
+  const key = apiKey();
+  return key ? { ...headers, authorization: `Bearer ${key}` } : headers;
+}
+
+/** The one key prompt on screen; every call answered 401 meanwhile waits for the same one. */
+let asking: Promise<string | undefined> | undefined;
+
+/** Asks for an API key in a small form over the page; undefined when the user cancels. */
+function askForKey(reason: string): Promise<string | undefined> {
+  asking ??= new Promise<string | undefined>((resolve) => {
+    const input = document.createElement("input");
+    input.type = "password";
+    input.name = "key";
+    input.autocomplete = "off";
+    input.placeholder = "tf_…";
+    input.setAttribute("aria-label", "API key");
+    const form = document.createElement("form");
+    form.className = "key-prompt";
+    const text = document.createElement("p");
+    text.textContent = `${reason} Enter an API key (tokenforge keys create makes one); it is kept in this tab only.`;
+    const use = document.createElement("button");
+    use.type = "submit";
+    use.textContent = "Use key";
+    const cancel = document.createElement("button");
+    cancel.type = "button";
+    cancel.textContent = "Cancel";
+    form.append(text, input, use, cancel);
+    const done = (key: string | undefined) => {
+      form.remove();
+      asking = undefined;
+      resolve(key);
+    };
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      done(input.value.trim() || undefined);
+    });
+    cancel.addEventListener("click", () => done(undefined));
+    document.body.append(form);
+    input.focus();
+  });
+  return asking;
+}
+
 /**
  * JSON in and out, errors as ApiError. A string body with a content type is sent as it is; any
  * other body as JSON. The answer's type is the caller's word for what that route returns.
+ * Sends the tab's API key; an answer of 401 asks for a key (again, with the gateway's reason, as
+ * long as the one given is refused) and tries once more with it; cancelling gives the 401.
  */
 export async function api<T = unknown>(
   method: string,
@@ -32,7 +99,21 @@ export async function api<T = unknown>(
     headers["content-type"] = contentType || "application/json";
     init.body = typeof body === "string" && contentType ? body : JSON.stringify(body);
   }
-  const res = await fetch(path, init);
+  let res: Response;
+  for (;;) {
+    init.headers = withKey(headers);
+    res = await fetch(path, init);
+    if (res.status !== 401) break;
+    const message = ((await res.json().catch(() => ({}))) as { error?: { message?: string } }).error?.message;
+    keepApiKey(undefined);
+    const key = await askForKey(message ? `The gateway said: ${message}.` : "The gateway needs an API key.");
+    if (key === undefined) {
+      throw new ApiError(401, {
+        error: { code: "unauthorized", message: message ?? "an API key is required" },
+      });
+    }
+    keepApiKey(key);
+  }
   const text = await res.text();
   let parsed: unknown;
   try {
@@ -50,3 +131,14 @@ export const runHref = (id: string): string => `#/runs/${enc(id)}`;
 
 export const artifactHref = (id: string, name: string): string =>
   `/benchmarks/${enc(id)}/artifacts/${name.split("/").map(enc).join("/")}`;
+
+/**
+ * A URL the page can open or frame for an artifact: its own address while the tab has no key (a
+ * gateway without keys), else the bytes fetched with the key, as a blob URL of this page.
+ */
+export async function artifactUrl(id: string, name: string): Promise<string> {
+  if (apiKey() === undefined) return artifactHref(id, name);
+  const res = await fetch(artifactHref(id, name), { headers: withKey({}) });
+  if (!res.ok) throw new ApiError(res.status, await res.json().catch(() => undefined));
+  return URL.createObjectURL(await res.blob());
+}

@@ -55,10 +55,19 @@ export function badge(status: string): HTMLSpanElement {
   return h("span", { class: `status status-${String(status).replace(/[^a-z]/g, "")}` }, status);
 }
 
-/** An API error as a box; a config error's problem lines become a list, every one shown. */
+/**
+ * An API error as a box: the gateway's reason, the field it names and the HTTP status; a config
+ * error's problem lines become a list, every one shown. A request that got no answer says so.
+ */
 export function errorBox(err: unknown): HTMLDivElement {
-  const message = (err as { message?: unknown } | null | undefined)?.message;
+  const e = err as { message?: unknown; status?: unknown; field?: unknown } | null | undefined;
+  const message = e?.message;
   const lines = String(err && message ? message : err).split("\n");
+  if (err instanceof TypeError) lines[0] = `the gateway did not answer (${lines[0]})`;
+  const meta =
+    typeof e?.status === "number"
+      ? `HTTP ${e.status}${typeof e.field === "string" ? ` · field ${e.field}` : ""}`
+      : undefined;
   const items = lines
     .slice(1)
     .map((l) => l.replace(/^\s*-\s*/, ""))
@@ -67,6 +76,7 @@ export function errorBox(err: unknown): HTMLDivElement {
     "div",
     { class: "error", role: "alert" },
     h("p", {}, lines[0]),
+    meta === undefined ? null : h("div", { class: "dim error-meta" }, meta),
     items.length > 0
       ? h(
           "ul",

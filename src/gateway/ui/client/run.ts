@@ -3,7 +3,7 @@
  * workload × runtime, the artifacts, and the run's own HTML report in a sandboxed frame (scripts
  * allowed for its charts, no access to this page or the API).
  */
-import { api, artifactHref, enc } from "./api.js";
+import { api, apiKey, artifactHref, artifactUrl, enc } from "./api.js";
 import { badge, type Child, errorBox, h, replace, table } from "./dom.js";
 import { ABSENT, duration, fmt, fmtTime } from "./format.js";
 import type { View } from "./router.js";
@@ -113,7 +113,7 @@ export const runView: View = async (view, { params, every }) => {
               h(
                 "li",
                 {},
-                h("a", { href: artifactHref(id, a.name) }, a.name),
+                h("a", { href: artifactHref(id, a.name), onclick: openWithKey(id, a.name) }, a.name),
                 h("span", { class: "dim" }, ` ${fmt(a.bytes / 1024)} KiB`),
               ),
             ),
@@ -127,16 +127,16 @@ export const runView: View = async (view, { params, every }) => {
               "Report ",
               h(
                 "a",
-                { href: artifactHref(id, "report.html"), target: "_blank", rel: "noopener" },
+                {
+                  href: artifactHref(id, "report.html"),
+                  target: "_blank",
+                  rel: "noopener",
+                  onclick: openWithKey(id, "report.html"),
+                },
                 "open alone",
               ),
             ),
-            h("iframe", {
-              class: "report",
-              src: artifactHref(id, "report.html"),
-              sandbox: "allow-scripts",
-              title: "benchmark report",
-            }),
+            reportFrame(id),
           ]
         : null,
     );
@@ -146,3 +146,39 @@ export const runView: View = async (view, { params, every }) => {
   // Polls while the run is queued or running; the last drawing (with the report) stays.
   await every(RUN_POLL_MS, async () => draw(await api<Run>("GET", `/benchmarks/${enc(id)}`)), errors);
 };
+
+/** The report in a sandboxed frame; with an API key, its bytes are fetched with the key first. */
+function reportFrame(id: string): HTMLIFrameElement {
+  const keyed = apiKey() !== undefined;
+  const frame = h("iframe", {
+    class: "report",
+    src: keyed ? undefined : artifactHref(id, "report.html"),
+    sandbox: "allow-scripts",
+    title: "benchmark report",
+  });
+  if (keyed)
+    void artifactUrl(id, "report.html").then(
+      (url) => {
+        frame.src = url;
+      },
+      () => {},
+    );
+  return frame;
+}
+
+/** A link's click while the tab has a key: a plain link would go without it, so fetch, then open. */
+function openWithKey(id: string, name: string): (e: Event) => void {
+  return (e) => {
+    if (apiKey() === undefined) return;
+    e.preventDefault();
+    void artifactUrl(id, name).then(
+      (url) => {
+        const a = document.createElement("a");
+        a.href = url;
+        a.download = name.split("/").pop() ?? name;
+        a.click();
+      },
+      () => {},
+    );
+  };
+}
