@@ -194,20 +194,26 @@ class Stepper {
   }
 }
 
+interface PooledSequence {
+  sequence: LlamaContextSequence;
+  id: number;
+  /** Resolves true once the cache of its last request is cleared, false if that failed. */
+  cleared: Promise<boolean>;
+}
+
 class LlamaCppEngine implements Engine {
   private readonly slots: Slots;
   private readonly chatWrapper: ChatWrapper;
 
   /**
-   * Every sequence of the context, made once and kept: a request takes the free one with the lowest
-   * id, so the running sequences' ids stay consecutive and a step is one compute pass (`shareBatch`).
+   * Every sequence of the context, made once and kept, with its id in llama.cpp (node-llama-cpp does
+   * not expose it; a new context hands out 0, 1, 2, … in order). A request takes the free one with
+   * the lowest id, waiting for its cache to be cleared if it was just given back: so the running
+   * sequences' ids stay consecutive and a step is one compute pass (`shareBatch`). Taking the next
+   * id instead, while a finished request's cache is still being cleared (that waits for the end of
+   * a step), scattered the ids over time under a closed loop, and steps went back to several passes.
    */
-  private readonly freeSequences: LlamaContextSequence[];
-  /**
-   * Each sequence's id in llama.cpp. node-llama-cpp does not expose it; a new context hands out
-   * ids 0, 1, 2, … in order, and a replacement takes the id its predecessor gave back.
-   */
-  private readonly sequenceIds = new Map<LlamaContextSequence, number>();
+  private readonly freeSequences: PooledSequence[];
 
   private constructor(
     private readonly llama: Llama,
@@ -218,11 +224,11 @@ class LlamaCppEngine implements Engine {
   ) {
     this.slots = new Slots(context.totalSequences);
     this.chatWrapper = resolveChatWrapper(model);
-    this.freeSequences = Array.from({ length: context.totalSequences }, (_, id) => {
-      const sequence = context.getSequence();
-      this.sequenceIds.set(sequence, id);
-      return sequence;
-    });
+    this.freeSequences = Array.from({ length: context.totalSequences }, (_, id) => ({
+      sequence: context.getSequence(),
+      id,
+      cleared: Promise.resolve(true),
+    }));
   }
 
   static async load(llama: Llama, options: EngineOptions): Promise<LlamaCppEngine> {
@@ -313,7 +319,14 @@ class LlamaCppEngine implements Engine {
     }
     const release = await this.slots.acquire(request.signal);
     // A slot is held, so a sequence is free: each returns to the pool before its slot is released.
-    const sequence = this.takeSequence();
+    let pooled: PooledSequence;
+    try {
+      pooled = await this.takeSequence();
+    } catch (err) {
+      release();
+      throw err;
+    }
+    const { sequence } = pooled;
     const cellsInUse = () => sequence.nextTokenIndex;
     this.liveSequences.add(cellsInUse);
     let tokens: AsyncGenerator<Token> | undefined;
@@ -332,7 +345,7 @@ class LlamaCppEngine implements Engine {
         seed: request.seed ?? Math.floor(Math.random() * 2 ** 31),
         // EOG tokens are yielded so that ignore_eos can keep going and the others can stop on them.
         yieldEogToken: true,
-        evaluationPriority: sequenceKey(this.sequenceIds.get(sequence) ?? 0),
+        evaluationPriority: sequenceKey(pooled.id),
       });
       for (;;) {
         let next: IteratorResult<Token>;
@@ -385,14 +398,16 @@ class LlamaCppEngine implements Engine {
       this.liveSequences.delete(cellsInUse);
       try {
         await tokens?.return(undefined);
-        await sequence.clearHistory();
-        this.freeSequences.push(sequence);
-      } catch {
-        // A sequence whose cache could not be cleared is not reused: a fresh one takes its place
-        // once node-llama-cpp has reclaimed its id.
-        sequence.dispose();
-        void this.replaceSequence(sequence);
       } finally {
+        // Back to the pool at once; the next request to take it waits for the clearing.
+        this.freeSequences.push({
+          sequence,
+          id: pooled.id,
+          cleared: sequence.clearHistory().then(
+            () => true,
+            () => false,
+          ),
+        });
         release();
       }
     }
@@ -414,28 +429,34 @@ class LlamaCppEngine implements Engine {
   /** node-llama-cpp does not list a context's sequences, so the engine tracks the ones it handed out. */
   private readonly liveSequences = new Set<() => number>();
 
-  /** The free sequence with the lowest id. */
-  private takeSequence(): LlamaContextSequence {
-    const id = (s: LlamaContextSequence) => this.sequenceIds.get(s) ?? 0;
-    let best = 0;
-    for (let i = 1; i < this.freeSequences.length; i++) {
-      if (id(this.freeSequences[i]!) < id(this.freeSequences[best]!)) best = i;
+  /** The free sequence with the lowest id, once its cache is clear. */
+  private async takeSequence(): Promise<PooledSequence> {
+    for (let tries = 0; tries < 1000; tries++) {
+      let best = -1;
+      for (let i = 0; i < this.freeSequences.length; i++) {
+        if (best < 0 || this.freeSequences[i]!.id < this.freeSequences[best]!.id) best = i;
+      }
+      if (best < 0) {
+        // Only while a sequence that could not be cleared is being replaced.
+        await new Promise((r) => setTimeout(r, 1));
+        continue;
+      }
+      const [pooled] = this.freeSequences.splice(best, 1) as [PooledSequence];
+      if (await pooled.cleared) return pooled;
+      // A sequence whose cache could not be cleared is not reused: a fresh one takes its id once
+      // node-llama-cpp has reclaimed it.
+      pooled.sequence.dispose();
+      void this.replaceSequence(pooled.id);
     }
-    const [sequence] = this.freeSequences.splice(best, 1);
-    if (sequence === undefined) throw new TokenForgeError("engine_error", "no free sequence for a held slot");
-    return sequence;
+    throw new TokenForgeError("engine_error", "no sequence could be cleared for this request");
   }
 
-  private async replaceSequence(disposed: LlamaContextSequence): Promise<void> {
-    const id = this.sequenceIds.get(disposed) ?? 0;
-    this.sequenceIds.delete(disposed);
+  private async replaceSequence(id: number): Promise<void> {
     for (let tries = 0; tries < 1000 && this.context.sequencesLeft === 0; tries++) {
       await new Promise((r) => setTimeout(r, 1));
     }
     if (this.context.sequencesLeft === 0) return;
-    const sequence = this.context.getSequence();
-    this.sequenceIds.set(sequence, id);
-    this.freeSequences.push(sequence);
+    this.freeSequences.push({ sequence: this.context.getSequence(), id, cleared: Promise.resolve(true) });
   }
 
   async close(): Promise<void> {
