@@ -114,16 +114,23 @@ describe("Grafana dashboards", () => {
 });
 
 describe("Prometheus config", () => {
-  it("scrapes the worker, the harness, the gateway and vLLM", () => {
+  it("finds gateway-deployed workers through the gateway, and scrapes the worker, the harness, the gateway and vLLM", () => {
     const config = parse(readFileSync(join(DEPLOY, "prometheus", "prometheus.yml"), "utf8")) as {
-      scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[];
+      scrape_configs: {
+        job_name: string;
+        static_configs?: { targets: string[] }[];
+        http_sd_configs?: { url: string }[];
+      }[];
     };
     expect(config.scrape_configs.map((c) => c.job_name)).toEqual([
+      "tokenforge-deployments",
       "tokenforge-worker",
       "tokenforge-bench",
       "tokenforge-gateway",
       "vllm",
     ]);
-    for (const c of config.scrape_configs) expect(c.static_configs[0]!.targets.length).toBeGreaterThan(0);
+    const [discovered, ...fixed] = config.scrape_configs;
+    expect(discovered!.http_sd_configs![0]!.url).toMatch(/\/prometheus\/targets$/);
+    for (const c of fixed) expect(c.static_configs![0]!.targets.length).toBeGreaterThan(0);
   });
 });
