@@ -17,7 +17,6 @@ import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import type { Command } from "commander";
 import type { TokenForgeEnv } from "../config.js";
-import { KubernetesBackend } from "../control/kubernetes/backend.js";
 import { LocalBackend } from "../control/local/index.js";
 import { TokenForgeError } from "../errors.js";
 import { DEFAULT_MAX_IN_FLIGHT_PER_DEPLOYMENT } from "../gateway/admission.js";
@@ -157,7 +156,8 @@ async function serve(flags: ServeFlags, env: TokenForgeEnv, runtimes: RuntimeReg
   const kubernetes =
     flags.kubernetes === undefined
       ? undefined
-      : new KubernetesBackend({
+      : // The Kubernetes client loads only when this gateway deploys there.
+        new (await import("../control/kubernetes/backend.js")).KubernetesBackend({
           runtimes,
           version: VERSION,
           readPodHealth: env.inCluster,

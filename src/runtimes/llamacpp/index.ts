@@ -2,7 +2,6 @@
 import type { RuntimeDefinition, SettingWarning } from "../../spec/runtime.js";
 import { refuseOwnedFlags } from "../flags.js";
 import { WORKER_HEALTH, WORKER_METRICS } from "../worker-protocol.js";
-import { createLlamaCppEngine } from "./engine.js";
 import { LLAMACPP, LLAMACPP_OWNED_FLAGS, llamaCppContainer, modelWithQuant, workerArgs } from "./launch.js";
 
 export function llamaCppRuntime(cli: { command: string; args: string[] }): RuntimeDefinition {
@@ -11,7 +10,8 @@ export function llamaCppRuntime(cli: { command: string; args: string[] }): Runti
     name: LLAMACPP,
     description:
       "llama.cpp in-process through node-llama-cpp (prebuilt binaries; CPU, CUDA, Vulkan or Metal)",
-    createEngine: createLlamaCppEngine,
+    // node-llama-cpp loads only where an engine is made, so other commands start without it.
+    createEngine: async (options) => (await import("./engine.js")).createLlamaCppEngine(options),
     localProcess: ({ model, quant, port, host, extraArgs }) => {
       refuseOwnedFlags(LLAMACPP, extraArgs, LLAMACPP_OWNED_FLAGS);
       const warnings: SettingWarning[] = [];
