@@ -56,6 +56,7 @@ describe("store errors that are not an outage", () => {
       [withCode('duplicate key value violates unique constraint "runs_pkey"', "23505"), "conflict"],
       [withCode("insert or update violates foreign key constraint", "23503"), "not_found"],
       [withCode("new row violates check constraint", "23514"), "invalid_request"],
+      [withCode("index row size 3016 exceeds btree version 4 maximum 2704", "54000"), "invalid_request"],
       [withCode('relation "no_such_table" does not exist', "42P01"), "io_error"],
       [withCode("syntax error at or near", "42601"), "io_error"],
       [withCode("permission denied for table runs", "42501"), "io_error"],

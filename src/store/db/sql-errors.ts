@@ -1,7 +1,7 @@
 /**
  * Driver errors → coded errors. PGlite and node-postgres both put the SQLSTATE in `code`, so one
  * mapping serves both: a unique key taken → conflict; a missing parent row → not_found; a value the
- * schema refuses → invalid_request; a connection lost, refused or timed out, or a server shutting
+ * schema refuses or one too large to index → invalid_request; a connection lost, refused or timed out, or a server shutting
  * down or full → unavailable (503 with Retry-After: the same call may work once the database is
  * back, and the pool reconnects by itself); anything else (a bug) → io_error.
  */
@@ -90,8 +90,10 @@ export function toStoreError(err: unknown, ctx: ErrorContext): TokenForgeError {
       ? new TokenForgeError("not_found", missing.message, { field: missing.field, cause: err })
       : new TokenForgeError("not_found", `${ctx.what}: ${detail}`, { cause: err });
   }
-  // Class 22 (data exception) and 23 (integrity constraint violation): the value is at fault.
-  if (code.startsWith("22") || code.startsWith("23")) {
+  // Class 22 (data exception), 23 (integrity constraint violation) and 54000 (a value past a
+  // program limit, e.g. "index row size exceeds maximum" for a very long indexed string): the
+  // value is at fault.
+  if (code.startsWith("22") || code.startsWith("23") || code === "54000") {
     const field = typeof e.column === "string" ? e.column : undefined;
     return new TokenForgeError("invalid_request", `${ctx.what}: ${detail}`, {
       cause: err,
