@@ -17,7 +17,9 @@ import { startTestWorker } from "../helpers/worker.js";
 let worker: RunningWorker;
 let dir: string;
 beforeAll(async () => {
-  worker = await startTestWorker({ parallel: 2, contextLength: 1024 });
+  // A queue without a bound (the worker's admission would answer 429 past 2 × parallel waiting),
+  // so the saturation test sees requests pile up as on a server that admits everything.
+  worker = await startTestWorker({ parallel: 2, contextLength: 1024, limits: { maxWaiting: 100_000 } });
   dir = mkdtempSync(join(tmpdir(), "tokenforge-shapes-"));
 }, 120_000);
 afterAll(async () => {
