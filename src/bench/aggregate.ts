@@ -2,15 +2,19 @@
  * Reduces the per-request traces of one workload on one runtime to its metrics (their definitions
  * and conventions are in metric-types.ts), in one pass over the traces (an iterable or async
  * iterable, so a JSONL file of 100k traces can stream through) collecting into typed arrays. Cost
- * is priced by cost.ts and the notes on the figures are written by warnings.ts.
+ * is priced by cost.ts and the notes on the figures are written by warnings.ts; failures are
+ * sampled in aggregate-errors.ts, goodput counted in aggregate-goodput.ts, the peak figures kept in
+ * aggregate-peaks.ts and token usage compared in aggregate-tokens.ts.
  */
+import { ErrorSampler } from "./aggregate-errors.js";
+import { GoodputCounter } from "./aggregate-goodput.js";
+import { OutputTimeline, peakConcurrency } from "./aggregate-peaks.js";
+import { countMismatch, emptyMismatch, outputLengths } from "./aggregate-tokens.js";
 import { costMetrics } from "./cost.js";
-import type { ErrorSample, TokenMismatch, WorkloadMetrics } from "./metric-types.js";
+import type { WorkloadMetrics } from "./metric-types.js";
 import { Float32Buffer, Float64Buffer, summarize } from "./stats.js";
-import type { CostProfile, Outcome, RequestTrace, Slo } from "./types.js";
+import type { CostProfile, RequestTrace, Slo } from "./types.js";
 import { metricWarnings, scheduleWarnings, sendRate } from "./warnings.js";
-
-const MAX_ERROR_SAMPLES = 5;
 
 export interface AggregateContext {
   /** Start of the measured window; default the first non-warmup send. */
@@ -34,21 +38,16 @@ export interface AggregateContext {
   queuedRequests?: number;
 }
 
-function sloConfigured(slo: Slo): boolean {
-  return slo.ttftMs !== undefined || slo.tpotMs !== undefined || slo.e2eMs !== undefined;
-}
-
 /** Accumulates traces one at a time; `finish` computes the metrics. */
 export class Aggregator {
   private readonly ctx: AggregateContext;
-  private readonly hasSlo: boolean;
 
   private warmup = 0;
   private total = 0;
   private ok = 0;
   private errored = 0;
   private incomplete = 0;
-  private readonly errors = new Map<string, ErrorSample>();
+  private readonly errors = new ErrorSampler();
 
   private minSend = Number.POSITIVE_INFINITY;
   private maxEnd = Number.NEGATIVE_INFINITY;
@@ -69,17 +68,8 @@ export class Aggregator {
   /** Send and end of ok requests with an end, for peak concurrency. */
   private readonly okSend = new Float64Buffer();
   private readonly okEnd = new Float64Buffer();
-  /**
-   * Arrival of every content chunk of ok requests, for the peak output rate. Token counts are kept
-   * as runs of equal values (chunk index where a run starts, tokens per chunk), which is one run in
-   * the common case of one token per chunk.
-   */
-  /** Chunk arrivals as offsets from `chunkRef` (the first chunk seen), in float32. */
-  private readonly chunkAt = new Float32Buffer(1024);
-  private chunkRef: number | undefined;
-  private readonly runStart = new Float64Buffer(16);
-  private readonly runTokens = new Float64Buffer(16);
-  private lastRunTokens = Number.NaN;
+  /** Content chunks of ok requests, for the peak output rate. */
+  private readonly output = new OutputTimeline();
 
   private readonly excluded = { ttft: 0, e2e: 0, tpot: 0, itl: 0, tokensPerChunk: 0, peakOutputTokens: 0 };
   private tpcTokens = 0;
@@ -88,21 +78,12 @@ export class Aggregator {
   private outputTokens = 0;
   private usageSeen = 0;
   private usageMissing = 0;
-  private goodMet = 0;
-  private readonly mismatch: TokenMismatch = {
-    compared: 0,
-    promptVsPlanned: 0,
-    completionVsRequested: 0,
-    completionVsChunks: 0,
-    plannedPromptTokens: 0,
-    serverPromptTokens: 0,
-    requestedCompletionTokens: 0,
-    serverCompletionTokens: 0,
-  };
+  private readonly goodput: GoodputCounter;
+  private readonly mismatch = emptyMismatch();
 
   constructor(ctx: AggregateContext) {
     this.ctx = ctx;
-    this.hasSlo = sloConfigured(ctx.slo);
+    this.goodput = new GoodputCounter(ctx.slo);
   }
 
   add(t: RequestTrace): void {
@@ -124,12 +105,12 @@ export class Aggregator {
     this.sent.push(t.sendMs);
 
     const usage = t.usage;
-    if (usage !== undefined) this.countMismatch(t, usage);
+    if (usage !== undefined) countMismatch(this.mismatch, t, usage);
 
     if (t.outcome !== "ok") {
       if (t.outcome === "error") this.errored++;
       else this.incomplete++;
-      this.sampleError(t);
+      this.errors.add(t);
       return;
     }
     this.ok++;
@@ -180,57 +161,11 @@ export class Aggregator {
       this.tpcChunks += nChunks;
     } else this.excluded.tokensPerChunk++;
 
-    const perChunk = t.chunkTokens;
-    if (perChunk !== undefined && perChunk.length === nChunks) {
-      for (let i = 0; i < nChunks; i++) this.pushChunk(chunks[i]!, perChunk[i]!);
-    } else if (usage !== undefined && nChunks > 0) {
-      const each = usage.completionTokens / nChunks;
-      for (let i = 0; i < nChunks; i++) this.pushChunk(chunks[i]!, each);
-    } else this.excluded.peakOutputTokens += nChunks;
-
-    if (this.hasSlo) {
-      const { ttftMs, tpotMs, e2eMs } = this.ctx.slo;
-      const meets =
-        (ttftMs === undefined || (ttft !== undefined && ttft <= ttftMs)) &&
-        (tpotMs === undefined || (tpot !== undefined && tpot <= tpotMs)) &&
-        (e2eMs === undefined || (e2e !== undefined && e2e <= e2eMs));
-      if (meets) this.goodMet++;
+    if (!this.output.addRequest(chunks, t.chunkTokens, usage?.completionTokens)) {
+      this.excluded.peakOutputTokens += nChunks;
     }
-  }
 
-  private pushChunk(atMs: number, tokens: number): void {
-    if (tokens !== this.lastRunTokens) {
-      this.runStart.push(this.chunkAt.length);
-      this.runTokens.push(tokens);
-      this.lastRunTokens = tokens;
-    }
-    this.chunkRef ??= atMs;
-    this.chunkAt.push(atMs - this.chunkRef);
-  }
-
-  private countMismatch(t: RequestTrace, usage: NonNullable<RequestTrace["usage"]>): void {
-    const m = this.mismatch;
-    m.compared++;
-    m.plannedPromptTokens += t.promptTokens;
-    m.serverPromptTokens += usage.promptTokens;
-    m.requestedCompletionTokens += t.maxTokens;
-    m.serverCompletionTokens += usage.completionTokens;
-    if (usage.promptTokens !== t.promptTokens) m.promptVsPlanned++;
-    if (usage.completionTokens !== t.maxTokens) m.completionVsRequested++;
-    if (t.chunkTokens === undefined && t.chunkMs.length !== usage.completionTokens) m.completionVsChunks++;
-  }
-
-  private sampleError(t: RequestTrace): void {
-    const outcome = t.outcome as Exclude<Outcome, "ok">;
-    const error = t.error ?? (outcome === "incomplete" ? "stream ended early" : "error");
-    const key = `${outcome}\u0000${t.status ?? ""}\u0000${error}`;
-    const seen = this.errors.get(key);
-    if (seen !== undefined) seen.count++;
-    else if (this.errors.size < MAX_ERROR_SAMPLES) {
-      const sample: ErrorSample = { outcome, error, count: 1 };
-      if (t.status !== undefined) sample.status = t.status;
-      this.errors.set(key, sample);
-    }
+    this.goodput.add(ttft, tpot, e2e);
   }
 
   finish(): WorkloadMetrics {
@@ -270,13 +205,11 @@ export class Aggregator {
       ttftSorted: this.ttft.view(),
     });
     const lagMessage = schedule.length > 0 ? schedule.join("; ") : undefined;
-    const m0 = this.mismatch;
-    const ignoreEosSent = ctx.ignoreEosSent ?? true;
 
     const m: WorkloadMetrics = {
       warmupRequests: this.warmup,
       counts: { total: this.total, ok: this.ok, errored: this.errored, incomplete: this.incomplete },
-      errorSamples: [...this.errors.values()],
+      errorSamples: this.errors.list(),
       window,
       durationS,
       offeredQps: ctx.offeredQps,
@@ -295,24 +228,14 @@ export class Aggregator {
       inputTokenThroughput,
       outputTokenThroughput,
       totalTokenThroughput,
-      peakOutputTokensPerS: window !== undefined ? this.peakOutput(window.startMs, window.endMs) : undefined,
-      peakConcurrency: this.peakConcurrency(),
+      peakOutputTokensPerS: window !== undefined ? this.output.peak(window.startMs, window.endMs) : undefined,
+      peakConcurrency: peakConcurrency(this.okSend.view(), this.okEnd.view()),
       tokenMismatch: { ...this.mismatch },
       queuedRequests: queued,
       sendRate: rate,
       lagWarning: lagMessage !== undefined,
       lagMessage,
-      outputLengths:
-        m0.compared > 0
-          ? {
-              exact: ignoreEosSent && m0.completionVsRequested === 0,
-              ignoreEosSent,
-              compared: m0.compared,
-              differ: m0.completionVsRequested,
-              requestedTokens: m0.requestedCompletionTokens,
-              generatedTokens: m0.serverCompletionTokens,
-            }
-          : undefined,
+      outputLengths: outputLengths(this.mismatch, ctx.ignoreEosSent ?? true),
       warnings: [],
     };
 
@@ -330,18 +253,8 @@ export class Aggregator {
       };
     }
 
-    if (this.hasSlo) {
-      const slo: Slo = {};
-      if (ctx.slo.ttftMs !== undefined) slo.ttftMs = ctx.slo.ttftMs;
-      if (ctx.slo.tpotMs !== undefined) slo.tpotMs = ctx.slo.tpotMs;
-      if (ctx.slo.e2eMs !== undefined) slo.e2eMs = ctx.slo.e2eMs;
-      m.goodput = {
-        slo,
-        met: this.goodMet,
-        requestsPerS: perS(this.goodMet),
-        fraction: this.total > 0 ? this.goodMet / this.total : undefined,
-      };
-    }
+    const goodput = this.goodput.finish(perS, this.total);
+    if (goodput !== undefined) m.goodput = goodput;
     if (ctx.cost !== undefined) {
       m.cost = costMetrics(ctx.cost, {
         input: inputTokenThroughput,
@@ -352,53 +265,6 @@ export class Aggregator {
 
     m.warnings = metricWarnings(m);
     return m;
-  }
-
-  /** Max over 1-second bins [start + k s, start + (k+1) s) of the output tokens whose chunk arrived in it. */
-  private peakOutput(startMs: number, endMs: number): number | undefined {
-    const n = this.chunkAt.length;
-    if (n === 0 || !(endMs >= startMs)) return undefined;
-    const bins = new Float64Array(Math.max(1, Math.ceil((endMs - startMs) / 1000)));
-    const at = this.chunkAt.view();
-    const ref = this.chunkRef ?? 0;
-    const starts = this.runStart.view();
-    const tokens = this.runTokens.view();
-    for (let r = 0; r < starts.length; r++) {
-      const runEnd = r + 1 < starts.length ? starts[r + 1]! : n;
-      const tok = tokens[r]!;
-      for (let i = starts[r]!; i < runEnd; i++) {
-        const t = at[i]! + ref;
-        if (t < startMs || t > endMs) continue;
-        const b = Math.min(bins.length - 1, Math.floor((t - startMs) / 1000));
-        bins[b]! += tok;
-      }
-    }
-    let max = 0;
-    for (let i = 0; i < bins.length; i++) if (bins[i]! > max) max = bins[i]!;
-    return max;
-  }
-
-  /** Sweep over half-open [send, end) intervals; an end at the same instant as a send goes first. */
-  private peakConcurrency(): number | undefined {
-    const n = this.okSend.length;
-    if (n === 0) return undefined;
-    const sends = this.okSend.view().sort();
-    const ends = this.okEnd.view().sort();
-    let i = 0;
-    let j = 0;
-    let cur = 0;
-    let peak = 0;
-    while (i < n) {
-      if (ends[j]! <= sends[i]!) {
-        cur--;
-        j++;
-      } else {
-        cur++;
-        i++;
-        if (cur > peak) peak = cur;
-      }
-    }
-    return peak;
   }
 }
 

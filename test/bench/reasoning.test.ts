@@ -56,17 +56,24 @@ describe("reasoning streamed apart", () => {
     const result = await run("chat", "chat");
     const m = result.results[0]!.metrics;
     expect(m.counts.ok).toBe(10);
-    // Chunks 0–4 are reasoning, 5–7 the answer: the answer starts 5 gaps of 10 ms after the
-    // first token. A server's timers only run late, so never less; the round trip is the same.
+    // Chunks 0–4 are reasoning, 5–7 the answer: the answer is written 20 ms + 5 gaps of 10 ms after
+    // the server has the request, never sooner (the sim holds its deadlines), so at least 70 ms
+    // after the client sent it. The gap between chunk 0 and chunk 5 as the client sees it can be
+    // shorter when chunk 0 was read late on a busy machine, so only its median is held to ~50 ms.
     const traces = [...readTraces(join(dir, "chat", "requests.jsonl"))].filter((t) => !t.warmup);
+    const gaps: number[] = [];
     for (const t of traces) {
       expect(t.reasoningChunks).toBe(5);
       expect(t.chunkMs).toHaveLength(8);
       expect(t.firstOutputMs).toBe(t.chunkMs[5]);
-      expect(t.firstOutputMs! - t.chunkMs[0]!).toBeGreaterThanOrEqual(49);
+      expect(t.firstOutputMs!).toBeGreaterThanOrEqual(70);
+      gaps.push(t.firstOutputMs! - t.chunkMs[0]!);
     }
+    gaps.sort((a, b) => a - b);
+    expect(gaps[Math.floor(gaps.length / 2)]!).toBeGreaterThanOrEqual(45);
     expect(m.ttftMs!.min).toBeGreaterThanOrEqual(20);
-    expect(m.timeToFirstOutputMs!.min).toBeGreaterThanOrEqual(m.ttftMs!.min + 49);
+    expect(m.timeToFirstOutputMs!.min).toBeGreaterThanOrEqual(70);
+    expect(m.timeToFirstOutputMs!.min).toBeGreaterThan(m.ttftMs!.min);
     expect(m.reasoning).toEqual({ requests: 10, chunks: 50, tokens: 50, tokensReported: 10 });
     // All 8 tokens are output tokens, reasoning included; TPOT spans them all.
     expect(m.tokens.output).toBe(80);

@@ -5,42 +5,17 @@
  * deployment is refused with 429 and Retry-After, counted in /metrics; the other deployment is
  * unaffected; a finished request gives its place back.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LocalBackend } from "../../src/control/local/index.js";
 import { DeploymentAdmission } from "../../src/gateway/admission.js";
-import { buildGateway, type Gateway } from "../../src/gateway/app.js";
-import { Deployments } from "../../src/gateway/deployments.js";
-import { RuntimeRegistry } from "../../src/runtimes/registry.js";
-import { simRuntime } from "../../src/runtimes/sim/index.js";
-import type { Store } from "../../src/spec/store.js";
-import { FsArtifactStore } from "../../src/store/artifacts/index.js";
-import { openStore } from "../../src/store/db/open.js";
-import { SELF } from "../helpers/gateway.js";
+import { startTestGateway, type TestGateway } from "../helpers/gateway.js";
 import { waitFor } from "../helpers/wait-for.js";
 
-let dir: string;
-let store: Store;
-let local: LocalBackend;
-let gateway: Gateway;
+let t: TestGateway;
 let base: string;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "tokenforge-gateway-admission-"));
-  const runtimes = new RuntimeRegistry([simRuntime(SELF)]);
-  store = await openStore({ dataDir: "memory://" });
-  local = new LocalBackend({ runtimes, stopGraceMs: 3000 });
-  gateway = await buildGateway({
-    store,
-    deployments: new Deployments(store, { local }, runtimes),
-    runtimes,
-    artifacts: new FsArtifactStore(join(dir, "artifacts")),
-    resultsDir: join(dir, "results"),
-    maxInFlightPerDeployment: 2,
-  });
-  base = await gateway.app.listen({ host: "127.0.0.1", port: 0 });
+  t = await startTestGateway({ name: "gateway-admission", maxInFlightPerDeployment: 2 });
+  base = await t.gateway.app.listen({ host: "127.0.0.1", port: 0 });
   for (const model of ["busy-a", "busy-b"]) {
     const res = await fetch(`${base}/deploy`, {
       method: "POST",
@@ -61,11 +36,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await gateway?.app.close();
-  await gateway?.close();
-  await local?.close();
-  await store?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await t?.close();
 });
 
 const post = (path: string, body: unknown) =>

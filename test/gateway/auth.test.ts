@@ -5,56 +5,16 @@
  * a revoked key is refused; `Host` is checked; per-key limits answer 429; a user reaches only its
  * own runs; and a gateway with no key serves open until the first key is made.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LocalBackend } from "../../src/control/local/index.js";
 import { checkEnvAdminKey, createApiKey, sha256Hex } from "../../src/gateway/api-keys.js";
-import { buildGateway, type Gateway, type GatewayAuthOptions } from "../../src/gateway/app.js";
-import { Deployments } from "../../src/gateway/deployments.js";
-import { RuntimeRegistry } from "../../src/runtimes/registry.js";
-import { simRuntime } from "../../src/runtimes/sim/index.js";
-import type { RunRow, Store } from "../../src/spec/store.js";
-import { FsArtifactStore } from "../../src/store/artifacts/index.js";
-import { openStore } from "../../src/store/db/open.js";
-import { SELF } from "../helpers/gateway.js";
+import type { GatewayAuthOptions } from "../../src/gateway/app.js";
+import type { RunRow } from "../../src/spec/store.js";
+import { startTestGateway, type TestGateway } from "../helpers/gateway.js";
 import { waitFor } from "../helpers/wait-for.js";
 
-interface Harness {
-  gateway: Gateway;
-  store: Store;
-  local: LocalBackend;
-  dir: string;
-  close(): Promise<void>;
-}
-
-async function start(auth?: GatewayAuthOptions): Promise<Harness> {
-  const dir = mkdtempSync(join(tmpdir(), "tokenforge-auth-"));
-  const runtimes = new RuntimeRegistry([simRuntime(SELF)]);
-  const store = await openStore({ dataDir: "memory://" });
-  const local = new LocalBackend({ runtimes, stopGraceMs: 3000 });
-  const gateway = await buildGateway({
-    store,
-    deployments: new Deployments(store, { local }, runtimes),
-    runtimes,
-    artifacts: new FsArtifactStore(join(dir, "artifacts")),
-    resultsDir: join(dir, "results"),
-    ...(auth === undefined ? {} : { auth }),
-  });
-  return {
-    gateway,
-    store,
-    local,
-    dir,
-    close: async () => {
-      await gateway.app.close();
-      await gateway.close();
-      await local.close();
-      await store.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+/** A gateway on real parts with these key options. */
+function start(auth?: GatewayAuthOptions): Promise<TestGateway> {
+  return startTestGateway({ name: "auth", auth });
 }
 
 /** A concrete URL for a route pattern (`:id` → a value that exists nowhere, `*` → a name). */
@@ -65,7 +25,7 @@ function concrete(url: string): string {
 const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
 
 describe("gateway access with keys", () => {
-  let h: Harness;
+  let h: TestGateway;
   let admin: string;
   let user: string;
   let userB: string;
@@ -255,7 +215,7 @@ describe("gateway access with keys", () => {
 });
 
 describe("a user's run on an admin's deployment", () => {
-  let h: Harness;
+  let h: TestGateway;
   beforeAll(async () => {
     h = await start();
   });
@@ -313,7 +273,7 @@ describe("a user's run on an admin's deployment", () => {
 });
 
 describe("per-key limits", () => {
-  let h: Harness;
+  let h: TestGateway;
   let key: string;
   beforeAll(async () => {
     h = await start({ limits: { ratePerSecond: 1, burst: 3 } });
@@ -344,7 +304,7 @@ describe("per-key limits", () => {
 });
 
 describe("metrics behind a key", () => {
-  let h: Harness;
+  let h: TestGateway;
   beforeAll(async () => {
     h = await start({ metricsAuth: true });
     await createApiKey(h.store, "scraper", "user");
@@ -360,7 +320,7 @@ describe("metrics behind a key", () => {
 });
 
 describe("a gateway with no key", () => {
-  let h: Harness;
+  let h: TestGateway;
   beforeAll(async () => {
     h = await start();
   });
@@ -409,7 +369,7 @@ describe("a gateway with no key", () => {
 });
 
 describe("generations in flight per key", () => {
-  let h: Harness;
+  let h: TestGateway;
   beforeAll(async () => {
     h = await start({ limits: { maxGenerations: 1 } });
   });

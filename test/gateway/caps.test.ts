@@ -5,53 +5,27 @@
  * value), counted in /metrics, and leave the deployments, the runs and the processes on this
  * machine exactly as they were.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readdirSync, readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LocalBackend } from "../../src/control/local/index.js";
-import { buildGateway, type Gateway } from "../../src/gateway/app.js";
-import { Deployments } from "../../src/gateway/deployments.js";
-import { RuntimeRegistry } from "../../src/runtimes/registry.js";
-import { simRuntime } from "../../src/runtimes/sim/index.js";
-import type { Store } from "../../src/spec/store.js";
-import { FsArtifactStore } from "../../src/store/artifacts/index.js";
-import { openStore } from "../../src/store/db/open.js";
-import { SELF } from "../helpers/gateway.js";
+import { startTestGateway, type TestGateway } from "../helpers/gateway.js";
 import { waitFor } from "../helpers/wait-for.js";
 
-let dir: string;
-let store: Store;
-let local: LocalBackend;
-let gateway: Gateway;
+let t: TestGateway;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "tokenforge-caps-"));
-  const runtimes = new RuntimeRegistry([simRuntime(SELF)]);
-  store = await openStore({ dataDir: "memory://" });
-  local = new LocalBackend({ runtimes, stopGraceMs: 3000 });
-  gateway = await buildGateway({
-    store,
-    deployments: new Deployments(store, { local }, runtimes, {
-      caps: { deployments: 2, replicasPerDeployment: 2, workerProcesses: 3 },
-    }),
-    runtimes,
-    artifacts: new FsArtifactStore(join(dir, "artifacts")),
-    resultsDir: join(dir, "results"),
+  t = await startTestGateway({
+    name: "caps",
+    caps: { deployments: 2, replicasPerDeployment: 2, workerProcesses: 3 },
     maxConcurrentRuns: 1,
   });
 }, 60_000);
 
 afterAll(async () => {
-  await gateway?.app.close();
-  await gateway?.close();
-  await local?.close();
-  await store?.close();
-  rmSync(dir, { recursive: true, force: true });
+  await t?.close();
 });
 
 const inject = (method: "GET" | "POST" | "DELETE", url: string, payload?: unknown) =>
-  gateway.app.inject({ method, url, ...(payload === undefined ? {} : { payload: payload as object }) });
+  t.gateway.app.inject({ method, url, ...(payload === undefined ? {} : { payload: payload as object }) });
 
 /** Every process descended from this one, read from /proc (workers and their keepers). */
 function descendants(): number[] {
@@ -81,7 +55,7 @@ async function state() {
   return {
     deployments: (await inject("GET", "/deployments")).json().map((d: { id: string }) => d.id) as string[],
     runs: (await inject("GET", "/benchmarks")).json().length as number,
-    local: (await local.list()).map((d) => d.id),
+    local: (await t.local.list()).map((d) => d.id),
     processes: descendants(),
   };
 }
@@ -160,7 +134,7 @@ describe("caps", () => {
   it("counts only what runs: after a delete there is room again", async () => {
     const gone = await inject("DELETE", `/deployments/${ids.pop()}`);
     expect(gone.statusCode).toBe(200);
-    expect((await local.list()).length).toBe(1);
+    expect((await t.local.list()).length).toBe(1);
   });
 
   it("refuses a run past the concurrent-run cap with 429, storing nothing", async () => {

@@ -11,22 +11,12 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LocalBackend } from "../../src/control/local/index.js";
-import { buildGateway, type Gateway } from "../../src/gateway/app.js";
-import { Deployments } from "../../src/gateway/deployments.js";
-import { RuntimeRegistry } from "../../src/runtimes/registry.js";
-import { simRuntime } from "../../src/runtimes/sim/index.js";
-import type { Store } from "../../src/spec/store.js";
-import { FsArtifactStore } from "../../src/store/artifacts/index.js";
-import { openStore } from "../../src/store/db/open.js";
-import { SELF, startTestGateway, type TestGateway } from "../helpers/gateway.js";
+import { startTestGateway, type TestGateway } from "../helpers/gateway.js";
 import { waitFor } from "../helpers/wait-for.js";
 
 const SECRET = "password: hunter2-do-not-echo";
 let dir: string;
-let store: Store;
-let local: LocalBackend;
-let gateway: Gateway;
+let gw: TestGateway;
 
 beforeAll(async () => {
   dir = realpathSync(mkdtempSync(join(tmpdir(), "tokenforge-reach-")));
@@ -36,36 +26,24 @@ beforeAll(async () => {
   writeFileSync(join(dir, "secret.yaml"), `${SECRET}\n`);
   writeFileSync(join(dir, "secret.jsonl"), `{"prompt": "${SECRET}"}\n`);
   symlinkSync(join(dir, "secret.jsonl"), join(datasets, "out.jsonl"));
-  const runtimes = new RuntimeRegistry([simRuntime(SELF)]);
-  store = await openStore({ dataDir: "memory://" });
-  local = new LocalBackend({ runtimes, stopGraceMs: 3000 });
-  gateway = await buildGateway({
-    store,
-    deployments: new Deployments(store, { local }, runtimes),
-    runtimes,
-    artifacts: new FsArtifactStore(join(dir, "artifacts")),
-    resultsDir: join(dir, "results"),
-    callerRoots: { datasetsDir: datasets },
-  });
+  gw = await startTestGateway({ name: "reach", dir, callerRoots: { datasetsDir: datasets } });
 }, 60_000);
 
 afterAll(async () => {
-  await gateway?.app.close();
-  await gateway?.close();
-  await local?.close();
-  await store?.close();
-  rmSync(dir, { recursive: true, force: true });
+  // The directory is made before the gateway, so it goes even when the gateway never started.
+  if (gw) await gw.close();
+  else rmSync(dir, { recursive: true, force: true });
 });
 
 const inject = (method: "GET" | "POST" | "DELETE", url: string, payload?: unknown) =>
-  gateway.app.inject({ method, url, ...(payload === undefined ? {} : { payload: payload as object }) });
+  gw.gateway.app.inject({ method, url, ...(payload === undefined ? {} : { payload: payload as object }) });
 
 /** What a refused request must leave as it was. */
 async function state() {
   return {
     runs: (await inject("GET", "/benchmarks")).json().length as number,
     deployments: (await inject("GET", "/deployments")).json().length as number,
-    workers: (await local.list()).length,
+    workers: (await gw.local.list()).length,
   };
 }
 
@@ -134,7 +112,7 @@ describe("file names from API callers", () => {
 
 describe("dataset uploads", () => {
   const put = (name: string, body: string, type = "application/x-ndjson") =>
-    gateway.app.inject({
+    gw.gateway.app.inject({
       method: "PUT",
       url: `/datasets/${name}`,
       headers: { "content-type": type },
@@ -179,7 +157,7 @@ describe("URL targets", () => {
   });
 
   it("reaches its own deployment, with an uploaded dataset, and records /health as a summary", async () => {
-    const upload = await gateway.app.inject({
+    const upload = await gw.gateway.app.inject({
       method: "PUT",
       url: "/datasets/run-prompts.jsonl",
       headers: { "content-type": "application/x-ndjson" },

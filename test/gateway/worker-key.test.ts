@@ -4,21 +4,11 @@
  * synthetic:tiny, through the local backend) refuses a caller that goes around the gateway, while
  * the gateway, which holds the key, serves through it, and a benchmark run reaches it too.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LocalBackend } from "../../src/control/local/index.js";
-import { buildGateway, type Gateway } from "../../src/gateway/app.js";
-import { Deployments } from "../../src/gateway/deployments.js";
 import { llamaCppRuntime } from "../../src/runtimes/llamacpp/index.js";
-import { RuntimeRegistry } from "../../src/runtimes/registry.js";
-import type { Store } from "../../src/spec/store.js";
-import { FsArtifactStore } from "../../src/store/artifacts/index.js";
-import { openStore } from "../../src/store/db/open.js";
 import { buildWorkerApp } from "../../src/worker/app.js";
 import { EngineHolder } from "../../src/worker/engine-holder.js";
-import { SELF } from "../helpers/gateway.js";
+import { SELF, startTestGateway, type TestGateway } from "../helpers/gateway.js";
 import { waitFor } from "../helpers/wait-for.js";
 import { TEST_CACHE_DIR } from "../helpers/worker.js";
 
@@ -57,39 +47,22 @@ describe("worker --api-key", () => {
 
 describe("a worker the gateway started", () => {
   const workerKey = "gateway-worker-key-0123456789abcdef";
-  let dir: string;
-  let store: Store;
-  let local: LocalBackend;
-  let gateway: Gateway;
+  let t: TestGateway;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "tokenforge-worker-key-"));
-    const runtimes = new RuntimeRegistry([llamaCppRuntime(SELF)]);
-    store = await openStore({ dataDir: "memory://" });
-    local = new LocalBackend({
-      runtimes,
-      stopGraceMs: 3000,
+    t = await startTestGateway({
+      name: "worker-key",
+      runtimes: [llamaCppRuntime(SELF)],
       env: { TOKENFORGE_MODEL_CACHE: TEST_CACHE_DIR, TOKENFORGE_WORKER_API_KEY: workerKey },
-    });
-    gateway = await buildGateway({
-      store,
-      deployments: new Deployments(store, { local }, runtimes),
-      runtimes,
-      artifacts: new FsArtifactStore(join(dir, "artifacts")),
-      resultsDir: join(dir, "results"),
       workerApiKey: workerKey,
     });
   });
   afterAll(async () => {
-    await gateway?.app.close();
-    await gateway?.close();
-    await local?.close();
-    await store?.close();
-    rmSync(dir, { recursive: true, force: true });
+    await t?.close();
   });
 
   it("refuses a caller that goes around the gateway, and serves through it", async () => {
-    const deployed = await gateway.app.inject({
+    const deployed = await t.gateway.app.inject({
       method: "POST",
       url: "/deploy",
       payload: { model: "synthetic:tiny", runtime: "llamacpp" },
@@ -98,7 +71,7 @@ describe("a worker the gateway started", () => {
     const id = deployed.json().id as string;
     const ready = await waitFor(
       async () => {
-        const d = (await gateway.app.inject({ url: `/deployments/${id}` })).json();
+        const d = (await t.gateway.app.inject({ url: `/deployments/${id}` })).json();
         return d.status === "ready" ? d : undefined;
       },
       { what: "the llama.cpp deployment to be ready", timeoutMs: 120_000, intervalMs: 200 },
@@ -113,7 +86,7 @@ describe("a worker the gateway started", () => {
     expect(around.status).toBe(401);
     expect((await fetch(`${endpoint}/tokenize`, { method: "POST", body: "{}" })).status).toBe(401);
     expect((await fetch(`${endpoint}/health`)).status).toBe(200);
-    const through = await gateway.app.inject({
+    const through = await t.gateway.app.inject({
       method: "POST",
       url: "/v1/completions",
       payload: { model: "synthetic:tiny", prompt: "hi", max_tokens: 2 },
@@ -123,7 +96,7 @@ describe("a worker the gateway started", () => {
     // The key never reaches the caller.
     expect(through.body).not.toContain(workerKey);
 
-    const started = await gateway.app.inject({
+    const started = await t.gateway.app.inject({
       method: "POST",
       url: "/benchmarks/run",
       payload: {
@@ -136,13 +109,13 @@ describe("a worker the gateway started", () => {
     const runId = started.json().id as string;
     const ended = await waitFor(
       async () => {
-        const r = (await gateway.app.inject({ url: `/benchmarks/${runId}` })).json();
+        const r = (await t.gateway.app.inject({ url: `/benchmarks/${runId}` })).json();
         return r.status !== "queued" && r.status !== "running" ? r : undefined;
       },
       { what: "the run to end", timeoutMs: 120_000, intervalMs: 200 },
     );
     expect(ended.status, JSON.stringify(ended.error)).toBe("complete");
-    const result = await gateway.app.inject({ url: `/benchmarks/${runId}/artifacts/result.json` });
+    const result = await t.gateway.app.inject({ url: `/benchmarks/${runId}/artifacts/result.json` });
     expect(result.body).not.toContain(workerKey);
   });
 });

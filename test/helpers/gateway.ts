@@ -7,7 +7,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LocalBackend } from "../../src/control/local/index.js";
-import { buildGateway, type Gateway } from "../../src/gateway/app.js";
+import { buildGateway, type Gateway, type GatewayOptions } from "../../src/gateway/app.js";
+import type { GatewayCaps } from "../../src/gateway/caps.js";
 import { Deployments } from "../../src/gateway/deployments.js";
 import { parseAllowTargets } from "../../src/gateway/targets-allow.js";
 import { RuntimeRegistry } from "../../src/runtimes/registry.js";
@@ -29,26 +30,40 @@ export interface TestGateway {
   close(): Promise<void>;
 }
 
-export async function startTestGateway(opts: {
+/** The gateway's own options a test may set, passed to buildGateway as they are. */
+type GatewayExtras = Pick<
+  GatewayOptions,
+  "bodyLimit" | "maxInFlightPerDeployment" | "auth" | "workerApiKey" | "callerRoots" | "maxConcurrentRuns"
+>;
+
+export interface TestGatewayOptions extends GatewayExtras {
+  /** Names the temporary directory (`tokenforge-<name>-…`). */
   name: string;
   runtimes?: RuntimeDefinition[];
+  /** Environment for the worker processes the local backend starts. */
   env?: Record<string, string>;
-  bodyLimit?: number;
   /** Hosts runs may reach beyond the gateway's deployments (`--allow-targets`). */
   allowTargets?: string;
-}): Promise<TestGateway> {
-  const dir = mkdtempSync(join(tmpdir(), `tokenforge-${opts.name}-`));
-  const runtimes = new RuntimeRegistry(opts.runtimes ?? [simRuntime(SELF)]);
+  /** Caps on deployments, replicas and local worker processes; the defaults otherwise. */
+  caps?: Partial<GatewayCaps>;
+  /** A directory made beforehand, with what the test needs in it, in place of a new one; removed on close all the same. */
+  dir?: string;
+}
+
+export async function startTestGateway(opts: TestGatewayOptions): Promise<TestGateway> {
+  const { name, runtimes: given, env, allowTargets, caps, dir: madeDir, ...extras } = opts;
+  const dir = madeDir ?? mkdtempSync(join(tmpdir(), `tokenforge-${name}-`));
+  const runtimes = new RuntimeRegistry(given ?? [simRuntime(SELF)]);
   const store = await openStore({ dataDir: "memory://" });
-  const local = new LocalBackend({ runtimes, stopGraceMs: 3000, ...(opts.env ? { env: opts.env } : {}) });
+  const local = new LocalBackend({ runtimes, stopGraceMs: 3000, ...(env ? { env } : {}) });
   const gateway = await buildGateway({
     store,
-    deployments: new Deployments(store, { local }, runtimes),
+    deployments: new Deployments(store, { local }, runtimes, caps === undefined ? {} : { caps }),
     runtimes,
     artifacts: new FsArtifactStore(join(dir, "artifacts")),
     resultsDir: join(dir, "results"),
-    ...(opts.bodyLimit === undefined ? {} : { bodyLimit: opts.bodyLimit }),
-    ...(opts.allowTargets === undefined ? {} : { allowTargets: parseAllowTargets(opts.allowTargets) }),
+    ...extras,
+    ...(allowTargets === undefined ? {} : { allowTargets: parseAllowTargets(allowTargets) }),
   });
   return {
     gateway,

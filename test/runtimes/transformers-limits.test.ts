@@ -7,13 +7,10 @@
  * the refusals in /metrics.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { createServer } from "node:net";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freeWorkerAddress, PYTHON, WORKER_DIR, workerPost } from "../helpers/transformers.js";
 import { waitFor } from "../helpers/wait-for.js";
 
-const PYTHON = process.env.TOKENFORGE_PYTHON ?? "python3";
-const WORKER_DIR = join(import.meta.dirname, "..", "..", "workers", "transformers");
 const noPython = spawnSync(PYTHON, ["--version"]).status === 0 ? undefined : `${PYTHON} not found`;
 
 /** The stand-in model: counts encode calls (the tokenizer), 20 ms per generated token. */
@@ -42,26 +39,10 @@ model = StandIn()
 server.serve(server.parse_args(sys.argv[1:]), lambda args: model)
 `;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const addr = s.address();
-      s.close(() => resolve(typeof addr === "object" && addr ? addr.port : 0));
-    });
-  });
-}
-
 describe.skipIf(noPython !== undefined)("the Transformers worker's limits (stand-in model)", () => {
   let proc: ChildProcess;
   let url = "";
-  const post = (path: string, body: unknown) =>
-    fetch(`${url}${path}`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: typeof body === "string" ? body : JSON.stringify(body),
-    });
+  const post = workerPost(() => url);
   const refused = async (reason: string) => {
     const text = await (await fetch(`${url}/metrics`)).text();
     const m = text.match(
@@ -71,8 +52,8 @@ describe.skipIf(noPython !== undefined)("the Transformers worker's limits (stand
   };
 
   beforeAll(async () => {
-    const port = await freePort();
-    url = `http://127.0.0.1:${port}`;
+    const free = await freeWorkerAddress();
+    url = free.url;
     proc = spawn(
       PYTHON,
       [
@@ -81,7 +62,7 @@ describe.skipIf(noPython !== undefined)("the Transformers worker's limits (stand
         "--model",
         "stand-in",
         "--port",
-        String(port),
+        String(free.port),
         "--max-waiting",
         "1",
         "--max-prompt-bytes",

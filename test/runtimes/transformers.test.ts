@@ -5,15 +5,13 @@
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TRANSFORMERS_WORKER_PATH, transformersRuntime } from "../../src/runtimes/transformers/index.js";
+import { freeWorkerAddress, PYTHON, WORKER_DIR, workerPost } from "../helpers/transformers.js";
 import { waitFor } from "../helpers/wait-for.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
-const WORKER_DIR = join(ROOT, "workers", "transformers");
-const PYTHON = process.env.TOKENFORGE_PYTHON ?? "python3";
 
 function probeTorch(): string | undefined {
   const r = spawnSync(PYTHON, ["-c", "import torch, transformers"], { encoding: "utf8" });
@@ -108,36 +106,20 @@ function parseSse(text: string): { events: Chunk[]; done: boolean } {
   return { events, done };
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const addr = s.address();
-      s.close(() => resolve(typeof addr === "object" && addr ? addr.port : 0));
-    });
-  });
-}
-
 describe.skipIf(noTorch !== undefined)("the Transformers worker on synthetic:tiny", () => {
   let proc: ChildProcess;
   let url = "";
   let log = "";
   const statuses: number[] = [];
 
-  const post = (path: string, body: unknown) =>
-    fetch(`${url}${path}`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(body),
-    });
+  const post = workerPost(() => url);
 
   beforeAll(async () => {
-    const port = await freePort();
-    url = `http://127.0.0.1:${port}`;
+    const free = await freeWorkerAddress();
+    url = free.url;
     const spec = transformersRuntime({ python: PYTHON }).localProcess({
       model: "synthetic:tiny",
-      port,
+      port: free.port,
       host: "127.0.0.1",
       extraArgs: ["--device", "cpu", "--dtype", "float32"],
     });

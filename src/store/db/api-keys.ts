@@ -6,6 +6,7 @@
 import { TokenForgeError } from "../../errors.js";
 import type { ApiKeyRole, ApiKeyRow } from "../../spec/store.js";
 import type { Queryable } from "./db.js";
+import { presentFields } from "./rows.js";
 import { isoTime, oneOf, readOptionalTime, readTime } from "./values.js";
 
 export const API_KEY_ROLES = ["admin", "user"] as const satisfies readonly ApiKeyRole[];
@@ -82,15 +83,15 @@ export async function touchApiKeys(db: Queryable, ids: readonly string[], at: st
 }
 
 function toApiKey(r: ApiKeyRecord): ApiKeyRow {
-  const revokedAt = readOptionalTime(r.revoked_at);
-  const lastUsedAt = readOptionalTime(r.last_used_at);
   return {
     id: r.id,
     name: r.name,
     role: r.role,
     hash: r.hash,
     createdAt: readTime(r.created_at),
-    ...(revokedAt === undefined ? {} : { revokedAt }),
-    ...(lastUsedAt === undefined ? {} : { lastUsedAt }),
+    ...presentFields({
+      revokedAt: readOptionalTime(r.revoked_at),
+      lastUsedAt: readOptionalTime(r.last_used_at),
+    }),
   };
 }

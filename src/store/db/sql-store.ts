@@ -2,10 +2,10 @@
  * The Store seam in SQL, over the tiny `Db` interface, so PGlite and PostgreSQL run the same
  * statements. Every write is one statement (atomic on its own); a refused write changes nothing
  * and surfaces as a coded error (`sql-errors.ts`). jsonb goes in as JSON text and comes out as
- * objects; times come out as ISO strings in UTC.
+ * objects; times come out as ISO strings in UTC. The records read back and their mapping to rows
+ * are in `rows.ts`.
  */
 import { TokenForgeError } from "../../errors.js";
-import type { DeploymentSpec, DeploymentState } from "../../spec/deployment.js";
 import type {
   ApiKeyRow,
   ArtifactRow,
@@ -13,12 +13,29 @@ import type {
   ResultRow,
   RunFilter,
   RunRow,
-  RunStatus,
   Store,
 } from "../../spec/store.js";
 import { insertApiKey, revokeApiKey, selectApiKeys, touchApiKeys } from "./api-keys.js";
 import type { Db } from "./db.js";
 import { migrate } from "./migrations.js";
+import {
+  ARTIFACT_COLUMNS,
+  type ArtifactRecord,
+  DEPLOYMENT_COLUMNS,
+  type DeploymentRecord,
+  JSON_COLUMNS,
+  RESULT_COLUMNS,
+  type ResultRecord,
+  RUN_COLUMNS,
+  RUN_PATCH,
+  type RunPatch,
+  type RunRecord,
+  runtimesJson,
+  toArtifact,
+  toDeployment,
+  toResult,
+  toRun,
+} from "./rows.js";
 import { type ErrorContext, toStoreError } from "./sql-errors.js";
 import {
   bool,
@@ -30,85 +47,12 @@ import {
   optionalIsoTime,
   optionalText,
   RUN_STATUSES,
-  readInteger,
-  readOptionalTime,
-  readTime,
   safeInteger,
   text,
 } from "./values.js";
 
 export const DEFAULT_RUN_LIMIT = 100;
 export const MAX_RUN_LIMIT = 10_000;
-
-interface DeploymentRecord {
-  spec: DeploymentSpec;
-  state: DeploymentState;
-  created_at: unknown;
-  updated_at: unknown;
-  last_error: string | null;
-  owner_run: string | null;
-}
-
-interface RunRecord {
-  id: string;
-  status: RunStatus;
-  model: string;
-  runtimes: string[];
-  config: unknown;
-  seed: unknown;
-  environment: unknown;
-  created_at: unknown;
-  started_at: unknown;
-  finished_at: unknown;
-  error: string | null;
-  owner: string | null;
-}
-
-interface ResultRecord {
-  run_id: string;
-  workload: string;
-  runtime: string;
-  metrics: unknown;
-}
-
-interface ArtifactRecord {
-  run_id: string;
-  name: string;
-  uri: string;
-  bytes: unknown;
-  content_type: string;
-  uploaded: boolean;
-}
-
-const DEPLOYMENT_COLUMNS = "spec, state, created_at, updated_at, last_error, owner_run";
-const RUN_COLUMNS =
-  "id, status, model, runtimes, config, seed, environment, created_at, started_at, finished_at, error, owner";
-
-type RunPatch = Partial<Omit<RunRow, "id" | "createdAt" | "owner">>;
-
-/** How each field of a run patch is checked and which column it sets (`::text::jsonb` for JSON). */
-const RUN_PATCH: { [K in keyof Required<RunPatch>]: { column: string; encode: (v: unknown) => unknown } } = {
-  status: { column: "status", encode: (v) => oneOf(v, RUN_STATUSES, "status") },
-  model: { column: "model", encode: (v) => text(v, "model") },
-  runtimes: { column: "runtimes", encode: (v) => runtimesJson(v) },
-  config: { column: "config", encode: (v) => jsonText(v, "config") },
-  seed: { column: "seed", encode: (v) => safeInteger(v, "seed") },
-  environment: { column: "environment", encode: (v) => jsonText(v, "environment") },
-  startedAt: { column: "started_at", encode: (v) => optionalIsoTime(v, "startedAt") },
-  finishedAt: { column: "finished_at", encode: (v) => optionalIsoTime(v, "finishedAt") },
-  error: { column: "error", encode: (v) => optionalText(v, "error") },
-};
-
-const JSON_COLUMNS = new Set(["runtimes", "config", "environment"]);
-
-function runtimesJson(value: unknown): string {
-  if (!Array.isArray(value) || value.some((r) => typeof r !== "string" || r === "")) {
-    throw new TokenForgeError("invalid_request", "runtimes: must be an array of runtime names", {
-      field: "runtimes",
-    });
-  }
-  return JSON.stringify(value);
-}
 
 export class SqlStore implements Store {
   constructor(private readonly db: Db) {}
@@ -302,17 +246,11 @@ export class SqlStore implements Store {
   /** In the order they were first stored. */
   async listResults(runId: string): Promise<ResultRow[]> {
     const { rows } = await this.guard({ what: `listing the results of run "${runId}"` }, () =>
-      this.db.query<ResultRecord>(
-        "SELECT run_id, workload, runtime, metrics FROM results WHERE run_id = $1 ORDER BY seq",
-        [runId],
-      ),
+      this.db.query<ResultRecord>(`SELECT ${RESULT_COLUMNS} FROM results WHERE run_id = $1 ORDER BY seq`, [
+        runId,
+      ]),
     );
-    return rows.map((r) => ({
-      runId: r.run_id,
-      workload: r.workload,
-      runtime: r.runtime,
-      metrics: r.metrics,
-    }));
+    return rows.map(toResult);
   }
 
   /** Stores (or replaces, e.g. once an upload succeeded) one artifact's index entry. */
@@ -346,18 +284,11 @@ export class SqlStore implements Store {
   async listArtifacts(runId: string): Promise<ArtifactRow[]> {
     const { rows } = await this.guard({ what: `listing the artifacts of run "${runId}"` }, () =>
       this.db.query<ArtifactRecord>(
-        "SELECT run_id, name, uri, bytes, content_type, uploaded FROM artifacts WHERE run_id = $1 ORDER BY name",
+        `SELECT ${ARTIFACT_COLUMNS} FROM artifacts WHERE run_id = $1 ORDER BY name`,
         [runId],
       ),
     );
-    return rows.map((r) => ({
-      runId: r.run_id,
-      name: r.name,
-      uri: r.uri,
-      bytes: readInteger(r.bytes),
-      contentType: r.content_type,
-      uploaded: r.uploaded,
-    }));
+    return rows.map(toArtifact);
   }
 
   async createApiKey(row: ApiKeyRow): Promise<void> {
@@ -388,34 +319,4 @@ export class SqlStore implements Store {
       throw toStoreError(err, ctx);
     }
   }
-}
-
-function toDeployment(r: DeploymentRecord): DeploymentRow {
-  return {
-    spec: r.spec,
-    state: r.state,
-    createdAt: readTime(r.created_at),
-    updatedAt: readTime(r.updated_at),
-    ...(r.last_error === null ? {} : { lastError: r.last_error }),
-    ...(r.owner_run === null ? {} : { ownerRun: r.owner_run }),
-  };
-}
-
-function toRun(r: RunRecord): RunRow {
-  const startedAt = readOptionalTime(r.started_at);
-  const finishedAt = readOptionalTime(r.finished_at);
-  return {
-    id: r.id,
-    status: r.status,
-    model: r.model,
-    runtimes: r.runtimes,
-    config: r.config,
-    seed: readInteger(r.seed),
-    environment: r.environment,
-    createdAt: readTime(r.created_at),
-    ...(startedAt === undefined ? {} : { startedAt }),
-    ...(finishedAt === undefined ? {} : { finishedAt }),
-    ...(r.error === null ? {} : { error: r.error }),
-    ...(r.owner === null ? {} : { owner: r.owner }),
-  };
 }
