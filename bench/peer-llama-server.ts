@@ -13,8 +13,12 @@
  *     [--models tiny,llama-100m] [--quants f16,q8_0] [--concurrency 1,4,8,16] [--repeats 3]
  *     [--threads 1] [--parallel 16] [--ctx 1024] [--batch 512] [--prompt 32] [--tokens 64]
  *     [--server-cpus 0] [--harness-cpus 1] [--no-open-loop] [--worker-cli dist/cli/tokenforge.js]
+ *     [--worker-binaries auto|native|prebuilt[,…]]
  *
  * `--worker-cli` runs another build of the worker (an earlier one, to measure a change).
+ * `--worker-binaries native,prebuilt` runs one worker per llama.cpp build (`--llama-binary`), each
+ * beside llama-server in the same interleaved run: the build for this CPU that
+ * `tokenforge llamacpp build` makes, and node-llama-cpp's prebuilt binary.
  *
  * Skips (exit 0, with the reason) where cmake, a compiler or taskset is missing.
  */
@@ -50,6 +54,7 @@ const { values } = parseArgs({
     "harness-cpus": { type: "string", default: "1" },
     "no-open-loop": { type: "boolean", default: false },
     "worker-cli": { type: "string" },
+    "worker-binaries": { type: "string", default: "auto" },
   },
 });
 const quick = values.quick!;
@@ -67,6 +72,10 @@ const serverCpus = values["server-cpus"]!;
 const harnessCpus = values["harness-cpus"]!;
 const openLoop = !values["no-open-loop"];
 const workerCli = values["worker-cli"] ?? join(import.meta.dirname, "..", "dist", "cli", "tokenforge.js");
+const workerBinaries = values["worker-binaries"]!.split(",");
+for (const b of workerBinaries) {
+  if (!["auto", "native", "prebuilt"].includes(b)) throw new Error(`--worker-binaries: unknown build "${b}"`);
+}
 if (Math.max(...levels) > parallel)
   throw new Error(`--parallel ${parallel} is below concurrency ${Math.max(...levels)}`);
 
@@ -85,6 +94,9 @@ pinSelf(harnessCpus);
 const amx = cpuHasAmx();
 
 const TF = "tokenforge";
+/** The worker's server name for one llama.cpp build: "tokenforge" for the first, "tokenforge-<build>" for more. */
+const tfName = (binary: string, i: number) => (i === 0 ? TF : `${TF}-${binary}`);
+const TFS = workerBinaries.map(tfName);
 const LS = "llama-server";
 const env = readEnv();
 
@@ -185,13 +197,13 @@ const FIGURES: [keyof Sample, string][] = [
   ["peakRssBytes", "peak RSS"],
 ];
 
-function ratios(samples: Samples) {
+function ratios(samples: Samples, tfName: string) {
   const out: Record<
     string,
     Record<string, { min: number; median: number; max: number; tf: number; ls: number }>
   > = {};
   for (const [workload, perServer] of samples) {
-    const tf = perServer.get(TF) ?? [];
+    const tf = perServer.get(tfName) ?? [];
     const ls = perServer.get(LS) ?? [];
     const n = Math.min(tf.length, ls.length);
     out[workload] = {};
@@ -222,33 +234,37 @@ for (const preset of models) {
     const noRepack = amx && quant !== "f16";
     const servers: PinnedServer[] = [];
     try {
-      servers.push(
-        await startPinnedServer({
-          name: TF,
-          cpus: serverCpus,
-          command: process.execPath,
-          args: (port) => [
-            workerCli,
-            "worker",
-            "--model",
-            model,
-            "--port",
-            String(port),
-            "--gpu",
-            "off",
-            "--threads",
-            String(threads),
-            "--parallel",
-            String(parallel),
-            "--ctx-size",
-            String(ctx),
-            "--batch-size",
-            String(batch),
-          ],
-          healthPath: "/health",
-          env: { TOKENFORGE_MODEL_CACHE: env.modelCacheDir },
-        }),
-      );
+      for (const [i, binary] of workerBinaries.entries()) {
+        servers.push(
+          await startPinnedServer({
+            name: tfName(binary, i),
+            cpus: serverCpus,
+            command: process.execPath,
+            args: (port) => [
+              workerCli,
+              "worker",
+              "--model",
+              model,
+              "--port",
+              String(port),
+              "--gpu",
+              "off",
+              "--threads",
+              String(threads),
+              "--parallel",
+              String(parallel),
+              "--ctx-size",
+              String(ctx),
+              "--batch-size",
+              String(batch),
+              "--llama-binary",
+              binary,
+            ],
+            healthPath: "/health",
+            env: { TOKENFORGE_MODEL_CACHE: env.modelCacheDir },
+          }),
+        );
+      }
       servers.push(
         await startPinnedServer({
           name: LS,
@@ -285,6 +301,15 @@ for (const preset of models) {
           healthPath: "/health",
         }),
       );
+      // Which llama.cpp build each worker loaded (its /health engineVersion says).
+      const builds: Record<string, string> = {
+        [LS]: `llama-server ${build.release} (${build.commit.slice(0, 12)})`,
+      };
+      for (const srv of servers.filter((x) => x.name !== LS)) {
+        const health = (await (await fetch(`${srv.url}/health`)).json()) as { engineVersion?: string };
+        builds[srv.name] = health.engineVersion ?? "unknown";
+        log(`${srv.name}: ${builds[srv.name]}`);
+      }
       const samples: Samples = new Map();
       for (let r = 0; r < repeats; r++) {
         log(`repeat ${r + 1}/${repeats}`);
@@ -303,7 +328,7 @@ for (const preset of models) {
         );
         if (openLoop) {
           const top = samples.get(`c${Math.max(...levels)}`)!;
-          const rate = 0.9 * Math.min(top.get(TF)!.at(-1)!.requestsPerS, top.get(LS)!.at(-1)!.requestsPerS);
+          const rate = 0.9 * Math.min(...[...TFS, LS].map((n) => top.get(n)!.at(-1)!.requestsPerS));
           await runBoth(
             model,
             servers,
@@ -322,19 +347,23 @@ for (const preset of models) {
           );
         }
       }
-      const r = ratios(samples);
-      report[model] = { ratios: r, noRepack };
-      log(`\n${model}: TokenForge ÷ llama-server, median (min–max) over ${repeats} repeat(s)`);
-      log(`| workload | ${FIGURES.map(([, label]) => label).join(" | ")} |`);
-      log(`| --- | ${FIGURES.map(() => "---").join(" | ")} |`);
-      for (const [workload, figs] of Object.entries(r)) {
-        log(`| ${workload} | ${FIGURES.map(([key]) => fmt(figs[key]!)).join(" | ")} |`);
+      const perBuild: Record<string, unknown> = {};
+      for (const name of TFS) {
+        const r = ratios(samples, name);
+        perBuild[name] = r;
+        log(`\n${model}: ${name} ÷ llama-server, median (min–max) over ${repeats} repeat(s)`);
+        log(`| workload | ${FIGURES.map(([, label]) => label).join(" | ")} |`);
+        log(`| --- | ${FIGURES.map(() => "---").join(" | ")} |`);
+        for (const [workload, figs] of Object.entries(r)) {
+          log(`| ${workload} | ${FIGURES.map(([key]) => fmt(figs[key]!)).join(" | ")} |`);
+        }
+        log(
+          `absolute (median): ${Object.entries(r)
+            .map(([w, f]) => `${w} ${f.outputTokS!.tf.toFixed(1)} vs ${f.outputTokS!.ls.toFixed(1)} tok/s`)
+            .join("; ")}`,
+        );
       }
-      log(
-        `absolute (median): ${Object.entries(r)
-          .map(([w, f]) => `${w} ${f.outputTokS!.tf.toFixed(1)} vs ${f.outputTokS!.ls.toFixed(1)} tok/s`)
-          .join("; ")}`,
-      );
+      report[model] = { ratios: perBuild, noRepack, builds };
     } finally {
       for (const s of servers) await s.stop();
     }
@@ -354,6 +383,7 @@ writeResult("peer-llama-server", {
     serverCpus,
     harnessCpus,
     openLoop,
+    workerBinaries,
   },
   models: report,
 });

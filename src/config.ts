@@ -6,6 +6,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { TokenForgeError } from "./errors.js";
 import { CAP_SETTINGS, type CapName, type GatewayCaps } from "./gateway/caps.js";
+import { LLAMA_BINARIES, type LlamaBinary } from "./runtimes/llamacpp/binary-choice.js";
 import { type ArtifactConfig, artifactConfigFromEnv } from "./store/artifacts/config.js";
 
 export interface TokenForgeEnv {
@@ -13,6 +14,8 @@ export interface TokenForgeEnv {
   modelCacheDir: string;
   /** Default thread count for CPU engines, when set. */
   threads: number | undefined;
+  /** Which llama.cpp build a worker loads (TOKENFORGE_LLAMA_BINARY: auto, prebuilt or native; default auto). */
+  llamaBinary: LlamaBinary;
   /** Where `tokenforge bench` writes a run's files by default (TOKENFORGE_RESULTS_DIR, default ./results). */
   resultsDir: string;
   /** PostgreSQL URL for the store (DATABASE_URL); when unset the store is embedded PGlite in `dataDir`. */
@@ -84,9 +87,16 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): TokenForgeEnv {
       throw new Error(`TOKENFORGE_THREADS must be a positive integer, got "${threadsRaw}"`);
     }
   }
+  const llamaBinary = (env.TOKENFORGE_LLAMA_BINARY || "auto") as LlamaBinary;
+  if (!LLAMA_BINARIES.includes(llamaBinary)) {
+    throw new Error(
+      `TOKENFORGE_LLAMA_BINARY must be one of ${LLAMA_BINARIES.join(", ")}, got "${env.TOKENFORGE_LLAMA_BINARY}"`,
+    );
+  }
   return {
     modelCacheDir: env.TOKENFORGE_MODEL_CACHE ?? join(home, "models"),
     threads,
+    llamaBinary,
     resultsDir: env.TOKENFORGE_RESULTS_DIR ?? "results",
     databaseUrl: env.DATABASE_URL === undefined || env.DATABASE_URL === "" ? undefined : env.DATABASE_URL,
     dataDir: env.TOKENFORGE_DATA_DIR || join(home, "data"),

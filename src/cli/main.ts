@@ -17,6 +17,7 @@ import { VERSION } from "../version.js";
 import { registerBenchCommand } from "./bench.js";
 import { registerCompareCommand } from "./compare.js";
 import { registerKeysCommand } from "./keys.js";
+import { registerLlamaCppCommand } from "./llamacpp.js";
 import { registerModelsCommand } from "./models.js";
 import { registerPublishCommand } from "./publish.js";
 import { registerRemoteCommands } from "./remote.js";
@@ -57,6 +58,7 @@ export function buildProgram(): Command {
   registerServeCommand(program, env, runtimes);
   registerRemoteCommands(program, env);
   registerKeysCommand(program, env);
+  registerLlamaCppCommand(program, env);
   return program;
 }
 

@@ -26,6 +26,12 @@ export interface EngineOptions {
   threads: number | undefined;
   /** "auto" uses a GPU when one is present. */
   gpu: "auto" | false;
+  /**
+   * Which build of the engine's native code: node-llama-cpp's prebuilt binaries or a build for
+   * this CPU (`tokenforge llamacpp build`); "auto" (undefined) takes the latter when it exists.
+   * Runtimes with a single build ignore it.
+   */
+  binary?: "auto" | "prebuilt" | "native" | undefined;
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * How the llama.cpp engine batches: N concurrent generations on the real engine (synthetic:tiny,
  * in this process) are decoded N at a time, read from the engine's own record of its decode steps.
- * No speed is asserted.
+ * No speed is asserted. It also says which llama.cpp build it loaded.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resolveModel } from "../../src/models/resolve.js";
@@ -102,5 +102,14 @@ describe("llama.cpp engine: decode steps", () => {
     const again = await generate(request("Once upon a time", 24, 7));
     expect(first.tokens).toBe(24);
     expect(again.text).toBe(first.text);
+  });
+});
+
+describe("llama.cpp engine: which build", () => {
+  it("says which llama.cpp build it loaded, in its details and its version string", () => {
+    const binary = engine.info.details.binary;
+    // auto: the build for this CPU when `tokenforge llamacpp build` made one, else the prebuilt one.
+    expect(["native", "prebuilt"]).toContain(binary);
+    expect(engine.info.engineVersion).toContain(binary === "native" ? "built for this CPU" : "prebuilt");
   });
 });
