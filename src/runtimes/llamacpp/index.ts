@@ -9,7 +9,7 @@ export function llamaCppRuntime(cli: { command: string; args: string[] }): Runti
     specificationVersion: "v1",
     name: LLAMACPP,
     description:
-      "llama.cpp in-process through node-llama-cpp (prebuilt binaries; CPU, CUDA, Vulkan or Metal)",
+      "llama.cpp in-process through node-llama-cpp (prebuilt, or built for this CPU; CPU, CUDA, Vulkan or Metal)",
     // node-llama-cpp loads only where an engine is made, so other commands start without it.
     createEngine: async (options) => (await import("./engine.js")).createLlamaCppEngine(options),
     localProcess: ({ model, quant, port, host, extraArgs }) => {
