@@ -6,9 +6,9 @@
  * (`src/runtimes/llamacpp/binary.ts` says why a build for the CPU at hand is faster).
  */
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
-import { createRequire } from "node:module";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import type { TokenForgeEnv } from "../config.js";
 import {
@@ -18,9 +18,24 @@ import {
 } from "../runtimes/llamacpp/binary-choice.js";
 import { oneOf } from "./parse.js";
 
-/** node-llama-cpp's package directory. */
-function packageDir(): string {
-  return dirname(createRequire(import.meta.url).resolve("node-llama-cpp/package.json"));
+/**
+ * node-llama-cpp's package directory: the nearest directory above its entry point whose
+ * package.json names it (its `exports` do not expose package.json itself).
+ */
+export function packageDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.resolve("node-llama-cpp")));
+  for (;;) {
+    const manifest = join(dir, "package.json");
+    if (
+      existsSync(manifest) &&
+      (JSON.parse(readFileSync(manifest, "utf8")) as { name?: string }).name === "node-llama-cpp"
+    ) {
+      return dir;
+    }
+    const up = dirname(dir);
+    if (up === dir) throw new Error("node-llama-cpp's package directory was not found");
+    dir = up;
+  }
 }
 
 /** What the build needs that this machine lacks, or undefined. */

@@ -5,11 +5,11 @@
  * CPU exists depends on the machine (`tokenforge llamacpp build` makes one; CI has none), so the
  * `native` case is checked against what `auto` found.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { buildCommand, missingBuildTools } from "../../src/cli/llamacpp.js";
+import { buildCommand, missingBuildTools, packageDir } from "../../src/cli/llamacpp.js";
 import { readEnv } from "../../src/config.js";
 import { runCli } from "../helpers/cli.js";
 
@@ -72,6 +72,12 @@ describe("llamacpp build", () => {
     mkdirSync(join(pkg, "llama", "llama.cpp"));
     writeFileSync(join(pkg, "llama", "llama.cpp", "CMakeLists.txt"), "");
     expect(buildCommand(pkg).args[2]).toBe("build");
+  });
+
+  it("finds node-llama-cpp's package and the CLI it runs", () => {
+    const dir = packageDir();
+    expect(existsSync(join(dir, "llama", "gitRelease.bundle"))).toBe(true);
+    expect(existsSync(buildCommand(dir).args[0]!)).toBe(true);
   });
 
   it("names every missing tool and how to install them", () => {
