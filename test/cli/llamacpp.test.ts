@@ -7,7 +7,7 @@
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { buildCommand, missingBuildTools, packageDir } from "../../src/cli/llamacpp.js";
 import { readEnv } from "../../src/config.js";
@@ -79,6 +79,14 @@ describe("llamacpp build", () => {
     expect(existsSync(join(dir, "llama", "gitRelease.bundle"))).toBe(true);
     expect(existsSync(buildCommand(dir).args[0]!)).toBe(true);
   });
+
+  it("refuses to start a build on a machine without the tools (exit 1, naming them)", async () => {
+    // Only Node's own directory on PATH: no cmake, make or compiler to be found.
+    const r = await runCli(["llamacpp", "build"], { PATH: dirname(process.execPath) });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("error: cannot build llama.cpp here: cmake, make, a C++ compiler not found");
+    expect(r.stdout).toBe("");
+  }, 60_000);
 
   it("names every missing tool and how to install them", () => {
     expect(missingBuildTools(() => true)).toBeUndefined();
