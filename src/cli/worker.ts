@@ -63,7 +63,7 @@ export function registerWorkerCommand(program: Command, env: TokenForgeEnv, runt
     )
     .option(
       "--llama-binary <which>",
-      "llama.cpp build: native (made by `tokenforge llamacpp build` for this CPU), prebuilt (node-llama-cpp's), auto (native when present)",
+      "llama.cpp build: native (made by `tokenforge llamacpp build` for this CPU; CPU only), prebuilt (node-llama-cpp's), auto (native when present, after a GPU build on a GPU machine)",
       oneOf(LLAMA_BINARIES),
       env.llamaBinary,
     )

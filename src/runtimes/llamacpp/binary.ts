@@ -22,15 +22,16 @@ export type LoadedBinary = "native" | "prebuilt" | "local";
 
 /**
  * Loads llama.cpp. `auto`: the build for this CPU when `tokenforge llamacpp build` has made one,
- * else the prebuilt binary; `native`: that build or an error saying how to make it; `prebuilt`:
- * node-llama-cpp's default choice.
+ * else the prebuilt binary (on a GPU machine, the prebuilt GPU binary comes first); `native`:
+ * that build, which is CPU only, or an error saying how to make it; `prebuilt`: node-llama-cpp's
+ * default choice.
  */
 export async function loadLlama(
   gpu: "auto" | false,
   binary: LlamaBinary,
 ): Promise<{ llama: Llama; binary: LoadedBinary }> {
   const llama = await getLlama({
-    gpu,
+    gpu: binary === "native" ? false : gpu,
     build: "never",
     usePrebuiltBinaries: true,
     progressLogs: false,
