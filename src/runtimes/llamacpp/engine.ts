@@ -2,7 +2,7 @@
  * llama.cpp in this process through node-llama-cpp. One context holds `parallel` sequences;
  * node-llama-cpp batches every sequence with pending work into one decode call, so a new request
  * joins the running batch at the next step instead of waiting for the others to finish. The
- * engine chooses what goes into each call itself (the `Stepper` below), and so counts how many
+ * engine chooses what goes into each call itself (the `Stepper` in stepper.ts), and so counts how many
  * sequences each carried.
  */
 import {
@@ -102,7 +102,7 @@ class LlamaCppEngine implements Engine {
    * Every sequence of the context, made once and kept, with its id in llama.cpp (node-llama-cpp does
    * not expose it; a new context hands out 0, 1, 2, … in order). A request takes the free one with
    * the lowest id, waiting for its cache to be cleared if it was just given back: so the running
-   * sequences' ids stay consecutive and a step is one compute pass (`shareBatch`). Taking the next
+   * sequences' ids stay consecutive and a step is one compute pass (`shareBatch` in stepper.ts). Taking the next
    * id instead, while a finished request's cache is still being cleared (that waits for the end of
    * a step), scattered the ids over time under a closed loop, and steps went back to several passes.
    */
