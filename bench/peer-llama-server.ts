@@ -33,6 +33,7 @@ import { readEnv } from "../src/config.js";
 import { resolveModel } from "../src/models/resolve.js";
 import { RuntimeRegistry } from "../src/runtimes/registry.js";
 import { cpuHasAmx, ensureLlamaServer } from "./lib/llama-server.js";
+import { llamaServerArgs, workerArgs } from "./lib/peer-args.js";
 import { hasTaskset, type PinnedServer, pinSelf, startPinnedServer } from "./lib/pinned-server.js";
 import { writeResult } from "./lib/result.js";
 import { median } from "./lib/stream.js";
@@ -66,6 +67,7 @@ const threads = Number(values.threads);
 const parallel = Number(values.parallel);
 const ctx = Number(values.ctx);
 const batch = Number(values.batch);
+const settings = { threads, parallel, ctx, batch };
 const promptLen = Number(values.prompt);
 const genTokens = Number(values.tokens ?? (quick ? 32 : 64));
 const serverCpus = values["server-cpus"]!;
@@ -240,26 +242,7 @@ for (const preset of models) {
             name: tfName(binary, i),
             cpus: serverCpus,
             command: process.execPath,
-            args: (port) => [
-              workerCli,
-              "worker",
-              "--model",
-              model,
-              "--port",
-              String(port),
-              "--gpu",
-              "off",
-              "--threads",
-              String(threads),
-              "--parallel",
-              String(parallel),
-              "--ctx-size",
-              String(ctx),
-              "--batch-size",
-              String(batch),
-              "--llama-binary",
-              binary,
-            ],
+            args: (port) => workerArgs(workerCli, model, port, settings, binary),
             healthPath: "/health",
             env: { TOKENFORGE_MODEL_CACHE: env.modelCacheDir },
           }),
@@ -270,34 +253,7 @@ for (const preset of models) {
           name: LS,
           cpus: serverCpus,
           command: build.binary,
-          args: (port) => [
-            "--model",
-            resolved.path,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            String(port),
-            "--threads",
-            String(threads),
-            "--threads-batch",
-            String(threads),
-            "--parallel",
-            String(parallel),
-            // llama-server's context is shared by its slots: `parallel` × the worker's per-sequence context.
-            "--ctx-size",
-            String(parallel * ctx),
-            "--batch-size",
-            String(batch),
-            "--ubatch-size",
-            String(batch),
-            "--flash-attn",
-            "auto",
-            // Nothing the worker does either: no prompt states kept in RAM, no web UI.
-            "--cache-ram",
-            "0",
-            "--no-webui",
-            ...(noRepack ? ["--no-repack"] : []),
-          ],
+          args: (port) => llamaServerArgs(resolved.path, port, settings, noRepack),
           healthPath: "/health",
         }),
       );

@@ -15,6 +15,7 @@ import { parseArgs } from "node:util";
 import { readEnv } from "../src/config.js";
 import { resolveModel } from "../src/models/resolve.js";
 import { ensureLlamaServer } from "./lib/llama-server.js";
+import { llamaServerArgs, workerArgs } from "./lib/peer-args.js";
 import { hasTaskset, type PinnedServer, pinSelf, startPinnedServer } from "./lib/pinned-server.js";
 import { writeResult } from "./lib/result.js";
 import { streamCompletion } from "./lib/stream.js";
@@ -45,6 +46,7 @@ pinSelf("1");
 const env = readEnv();
 const cli = join(import.meta.dirname, "..", "dist", "cli", "tokenforge.js");
 const MiB = 2 ** 20;
+const SETTINGS = { threads: 1, parallel: 16, ctx: 1024, batch: 512 };
 
 async function measure(server: PinnedServer): Promise<{ idleMiB: number; peakMiB: number }> {
   const idle = server.rssBytes();
@@ -62,13 +64,6 @@ const figures: Record<string, Record<string, { idleMiB: number; peakMiB: number 
 for (const preset of models) {
   const model = `synthetic:${preset}?quant=${values.quant}`;
   const path = (await resolveModel(model, { cacheDir: env.modelCacheDir })).path;
-  const workerArgs = (port: number) => [
-    cli,
-    "worker",
-    ...["--model", model, "--port", String(port), "--gpu", "off", "--threads", "1"],
-    ...["--parallel", "16", "--ctx-size", "1024", "--batch-size", "512"],
-    ...["--llama-binary", values["llama-binary"]!],
-  ];
   const variants: [string, () => Promise<PinnedServer>][] = [
     ["worker", () => startWorker([], {})],
     ["worker, MALLOC_ARENA_MAX=2", () => startWorker([], { MALLOC_ARENA_MAX: "2" })],
@@ -80,12 +75,7 @@ for (const preset of models) {
           name: "llama-server",
           cpus: "0",
           command: build.binary,
-          args: (port) => [
-            ...["--model", path, "--host", "127.0.0.1", "--port", String(port)],
-            ...["--threads", "1", "--threads-batch", "1", "--parallel", "16", "--ctx-size", "16384"],
-            ...["--batch-size", "512", "--ubatch-size", "512", "--flash-attn", "auto"],
-            ...["--cache-ram", "0", "--no-webui"],
-          ],
+          args: (port) => llamaServerArgs(path, port, SETTINGS),
           healthPath: "/health",
         }),
     ],
@@ -95,7 +85,7 @@ for (const preset of models) {
       name: "worker",
       cpus: "0",
       command: process.execPath,
-      args: (port) => [...nodeFlags, ...workerArgs(port)],
+      args: (port) => [...nodeFlags, ...workerArgs(cli, model, port, SETTINGS, values["llama-binary"]!)],
       healthPath: "/health",
       env: { TOKENFORGE_MODEL_CACHE: env.modelCacheDir, ...extraEnv },
     });
