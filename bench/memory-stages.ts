@@ -39,7 +39,7 @@ mem("createContext");
 const seq = ctx.getSequence();
 const toks = model.tokenize("The quick brown fox jumps over the lazy dog while the band plays on");
 let n = 0;
-for await (const t of seq.evaluate(toks, { temperature: 0 })) {
+for await (const _token of seq.evaluate(toks, { temperature: 0 })) {
   if (++n >= 8) break;
 }
 mem("after one generation");
